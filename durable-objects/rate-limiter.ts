@@ -1,0 +1,4 @@
+/** RateLimiter: placeholder (filled by the accounts work). */
+import { DurableObject } from "cloudflare:workers";
+
+export class RateLimiter extends DurableObject<Env> {}
