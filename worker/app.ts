@@ -1,5 +1,62 @@
-/** The Hono application: mounts one sub-app per resource and the single error envelope. */
+/**
+ * The Hono application: request context (X-Request-Id, logger, config, db), the /api body rules
+ * (JSON only, 64 KiB), optional bearer auth, one sub-app per resource, and the single error
+ * envelope from `onError` / `notFound`. Unknown errors are logged and answered with a generic 500.
+ */
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { AppError, envelope, toErrorResponse } from "./errors";
+import { log } from "./log";
+import { readAuth } from "./middleware/auth";
+import { bindServices, requestContext, requireJsonBody } from "./middleware/request";
+import { describeRoute } from "./openapi";
+import { auth } from "./routes/auth";
+import { contacts } from "./routes/contacts";
+import { meta } from "./routes/meta";
+import { personas } from "./routes/personas";
+import { user } from "./routes/user";
+import type { AppEnv } from "./types";
+import { OkResponse } from "../contracts/common";
 
-export const app = new Hono<{ Bindings: Env }>();
-app.get("/health", (c) => c.json({ ok: true }));
+/** Largest JSON body accepted on /api. */
+export const API_BODY_LIMIT_BYTES = 64 * 1024;
+
+describeRoute({ method: "get", path: "/health", tag: "meta", summary: "Liveness", responses: { 200: OkResponse } });
+
+export const app = new Hono<AppEnv>();
+
+app.use(requestContext);
+app.get("/health", (c) => c.json({ ok: true as const }, 200));
+
+app.use("/api/*", bindServices);
+app.use(
+  "/api/*",
+  bodyLimit({
+    maxSize: API_BODY_LIMIT_BYTES,
+    onError: () => {
+      throw new AppError("payload_too_large", `Request body exceeds ${API_BODY_LIMIT_BYTES} bytes`);
+    },
+  }),
+);
+app.use("/api/*", requireJsonBody);
+app.use("/api/*", readAuth);
+
+const routes = app
+  .route("/api/auth", auth)
+  .route("/api/user", user)
+  .route("/api/personas", personas)
+  .route("/api/contacts", contacts)
+  .route("/api", meta);
+
+/** The chained route types, for Hono's `hc` client. */
+export type AppType = typeof routes;
+
+app.notFound((c) => c.json(envelope("not_found", `No route for ${c.req.method} ${c.req.path}`), 404));
+
+app.onError((err, c) => {
+  const { status, body, headers, unexpected } = toErrorResponse(err);
+  const logger = c.get("log") ?? log;
+  if (unexpected) logger.error("unhandled error", { err, method: c.req.method, path: c.req.path });
+  for (const [k, v] of Object.entries(headers)) c.header(k, v);
+  return c.json(body, status);
+});

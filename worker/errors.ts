@@ -1,0 +1,112 @@
+/**
+ * Application errors and their HTTP mapping. `AppError(code, message, details?)` carries a stable
+ * code from the contract; `toErrorResponse` turns any thrown value into the one envelope
+ * `{ error: { code, message, details? } }`. Unknown errors become a generic 500 (the caller logs
+ * them); stack traces and internal messages never reach the client.
+ */
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ErrorCode, ErrorEnvelope } from "../contracts/common";
+
+const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
+  bad_request: 400,
+  validation_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  rate_limited: 429,
+  internal: 500,
+};
+
+export class AppError extends Error {
+  override readonly name = "AppError";
+  readonly status: ContentfulStatusCode;
+  readonly details?: unknown;
+  /** Extra response headers, e.g. Retry-After. */
+  readonly headers?: Record<string, string>;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    opts: { details?: unknown; headers?: Record<string, string>; status?: ContentfulStatusCode } = {},
+  ) {
+    super(message);
+    this.status = opts.status ?? STATUS[code];
+    this.details = opts.details;
+    this.headers = opts.headers;
+  }
+}
+
+export const notFound = (what = "Resource") => new AppError("not_found", `${what} not found`);
+export const unauthorized = (message = "Authentication required") => new AppError("unauthorized", message);
+export const forbidden = (message = "Not allowed") => new AppError("forbidden", message);
+export const conflict = (message: string) => new AppError("conflict", message);
+
+/** Map an HTTP status (from an HTTPException) to the closest contract code. */
+export function codeForStatus(status: number): ErrorCode {
+  switch (status) {
+    case 400:
+      return "bad_request";
+    case 401:
+      return "unauthorized";
+    case 403:
+      return "forbidden";
+    case 404:
+    case 405:
+      return "not_found";
+    case 409:
+      return "conflict";
+    case 413:
+      return "payload_too_large";
+    case 415:
+    case 422:
+      return "bad_request";
+    case 429:
+      return "rate_limited";
+    default:
+      return status >= 500 ? "internal" : "bad_request";
+  }
+}
+
+export function envelope(code: ErrorCode, message: string, details?: unknown): ErrorEnvelope {
+  return details === undefined ? { error: { code, message } } : { error: { code, message, details } };
+}
+
+export interface ErrorResponseParts {
+  status: ContentfulStatusCode;
+  body: ErrorEnvelope;
+  headers: Record<string, string>;
+  /** True when the error was not an expected one (should be logged as an error). */
+  unexpected: boolean;
+}
+
+/** Classify a thrown value into status + envelope. */
+export function toErrorResponse(err: unknown): ErrorResponseParts {
+  if (err instanceof AppError) {
+    return { status: err.status, body: envelope(err.code, err.message, err.details), headers: err.headers ?? {}, unexpected: false };
+  }
+  if (err instanceof HTTPException) {
+    const status = err.status as ContentfulStatusCode;
+    const code = codeForStatus(status);
+    const headers: Record<string, string> = {};
+    const retryAfter = err.res?.headers.get("Retry-After");
+    if (retryAfter) headers["Retry-After"] = retryAfter;
+    const message = status >= 500 ? "Internal error" : err.message || defaultMessage(code);
+    return { status: status >= 500 ? 500 : status, body: envelope(code, message), headers, unexpected: status >= 500 };
+  }
+  return { status: 500, body: envelope("internal", "Internal error"), headers: {}, unexpected: true };
+}
+
+function defaultMessage(code: ErrorCode): string {
+  switch (code) {
+    case "payload_too_large":
+      return "Request body too large";
+    case "unauthorized":
+      return "Authentication required";
+    case "not_found":
+      return "Not found";
+    default:
+      return "Bad request";
+  }
+}
