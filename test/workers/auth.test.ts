@@ -81,6 +81,13 @@ describe("register / login / me / logout", () => {
     expect(e.details).toMatchObject({ issues: [{ path: "email" }] });
   });
 
+  it("sign-in works even when the client still sends a stale token", async () => {
+    const acct = await newAccount();
+    await api("POST", "/api/auth/logout", { token: acct.token });
+    const login = await api("POST", "/api/auth/login", { token: acct.token, body: { email: acct.email, password: acct.password } });
+    expect(login.status).toBe(200);
+  });
+
   it("logout revokes the session: the same token is then 401", async () => {
     const acct = await newAccount();
     expect((await api("GET", "/api/auth/me", { token: acct.token })).status).toBe(200);
