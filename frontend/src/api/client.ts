@@ -5,22 +5,13 @@
  * when a request that carried a token comes back 401 it calls the `onUnauthorized` hook (the app
  * wires that to "log out locally and go to the login page"). It holds no auth state itself.
  */
-import type { ApiErrorCode, ErrorEnvelope } from "./types";
+import { ERROR_CODES } from "../../../contracts";
+import type { ApiErrorCode } from "./types";
 
 /** Client-side codes for failures that never reached (or never came back from) the API. */
 export type ClientErrorCode = "network_error" | "bad_response";
 
-const KNOWN_CODES: ReadonlySet<string> = new Set<ApiErrorCode>([
-  "bad_request",
-  "validation_failed",
-  "unauthorized",
-  "forbidden",
-  "not_found",
-  "conflict",
-  "rate_limited",
-  "payload_too_large",
-  "internal",
-]);
+const KNOWN_CODES: ReadonlySet<string> = new Set<string>(ERROR_CODES);
 
 const STATUS_CODES: Record<number, ApiErrorCode> = {
   400: "bad_request",
@@ -93,7 +84,7 @@ export function extractFieldErrors(details: unknown): Record<string, string> {
   return out;
 }
 
-function parseEnvelope(body: unknown): ErrorEnvelope["error"] | null {
+function parseEnvelope(body: unknown): { code: string; message: string; details?: unknown } | null {
   if (!isRecord(body) || !isRecord(body.error)) return null;
   const { code, message, details } = body.error;
   if (typeof code !== "string" || typeof message !== "string") return null;

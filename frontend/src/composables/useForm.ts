@@ -30,8 +30,13 @@ export interface FormState<T extends object> {
   reset: (next?: Partial<T>) => void;
 }
 
+export interface FormOptions<T> {
+  /** Server field paths that belong to a differently named form field (e.g. `traits` → `traitsText`). */
+  aliases?: Record<string, keyof T & string>;
+}
+
 /** Creates form state for `initial` values with `rules`. */
-export function useForm<T extends object>(initial: T, rules: Rules<T> = {}): FormState<T> {
+export function useForm<T extends object>(initial: T, rules: Rules<T> = {}, options: FormOptions<T> = {}): FormState<T> {
   const start = structuredClone(initial);
   const values = reactive(structuredClone(initial)) as UnwrapNestedRefs<T>;
   const errors = reactive<Partial<Record<keyof T & string, string>>>({}) as Partial<Record<keyof T & string, string>>;
@@ -69,7 +74,8 @@ export function useForm<T extends object>(initial: T, rules: Rules<T> = {}): For
       const known = Object.keys(start) as (keyof T & string)[];
       let placed = false;
       for (const [path, message] of Object.entries(fields)) {
-        const field = known.find((k) => path === k || path.startsWith(`${k}.`));
+        const head = path.split(".")[0] ?? path;
+        const field = options.aliases?.[head] ?? known.find((k) => path === k || path.startsWith(`${k}.`));
         if (field) {
           errors[field] = message;
           placed = true;

@@ -3,24 +3,34 @@
  * user hears about a problem before the round trip; the server stays the authority and its
  * `validation_failed` details are shown on the same fields.
  */
-import type { Rule } from "../composables/useForm";
+import type { ZodType } from "zod";
+import { AccentColor, CreatePersonaRequest, PASSWORD_MAX, PASSWORD_MIN } from "../../../contracts";
 import type { PersonaVisibility } from "../api/types";
+import type { Rule } from "../composables/useForm";
 
+/** Limits shown in hints and checked with friendly messages (a unit test keeps them equal to the contract's). */
 export const LIMITS = {
-  nameMax: 80,
+  nameMax: 100,
   emailMax: 254,
-  passwordMin: 8,
-  passwordMax: 128,
-  personaNameMax: 60,
-  taglineMax: 120,
+  passwordMin: PASSWORD_MIN,
+  passwordMax: PASSWORD_MAX,
+  personaNameMax: 80,
+  taglineMax: 160,
   descriptionMax: 2000,
   categoryMax: 40,
-  systemPromptMin: 10,
   systemPromptMax: 8000,
   traitsMax: 12,
   traitMax: 40,
   greetingMax: 500,
 } as const;
+
+/** A rule that runs a contract zod schema and reports its first issue (the final authority). */
+export function matches<T>(schema: ZodType, map: (value: string) => unknown = (v) => v): Rule<string, T> {
+  return (value) => {
+    const result = schema.safeParse(map(value));
+    return result.success ? null : (result.error.issues[0]?.message ?? "This value isn't valid.");
+  };
+}
 
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const E164_RE = /^\+[1-9]\d{6,14}$/;
@@ -42,11 +52,12 @@ export function email<T>(): Rule<string, T> {
   return (value) => (value.trim() !== "" && !EMAIL_RE.test(value.trim()) ? "Enter an email address like name@example.com." : null);
 }
 
-/** Password policy: 8–128 characters, any printable characters (spaces and symbols welcome). */
+/** Password policy: 8–128 characters (code points), any printable characters (spaces and symbols welcome). */
 export function password<T>(): Rule<string, T> {
   return (value) => {
-    if (value.length < LIMITS.passwordMin) return `Use at least ${LIMITS.passwordMin} characters.`;
-    if (value.length > LIMITS.passwordMax) return `Use at most ${LIMITS.passwordMax} characters.`;
+    const length = [...value].length;
+    if (length < LIMITS.passwordMin) return `Use at least ${LIMITS.passwordMin} characters.`;
+    if (length > LIMITS.passwordMax) return `Use at most ${LIMITS.passwordMax} characters.`;
     return null;
   };
 }
@@ -70,15 +81,10 @@ export function hexColor<T>(): Rule<string, T> {
   return (value) => (HEX_RE.test(value) ? null : "Pick a colour (#RRGGBB).");
 }
 
-/** True when `tz` is an IANA time zone this browser knows. */
-export function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const fields = CreatePersonaRequest.shape;
+
+/** True when `tz` is an IANA time zone this browser knows (the contract's own check). */
+export { isIanaTimeZone as isTimeZone } from "../../../contracts";
 
 /** Splits a comma-separated list of traits, trimming and dropping empties and duplicates. */
 export function parseTraits(text: string): string[] {
@@ -109,26 +115,32 @@ export interface PersonaFormValues {
   accentColor: string;
 }
 
-/** Rules for the persona editor, mirroring the API's persona schema. */
+type P = PersonaFormValues;
+
+/**
+ * Rules for the persona editor: friendly messages for the common cases, then the contract's own
+ * field schema (CreatePersonaRequest) so the form accepts exactly what the API accepts.
+ */
 export const personaRules = {
-  name: [required<PersonaFormValues>("Give your persona a name."), maxLength<PersonaFormValues>(LIMITS.personaNameMax, "Name")],
-  tagline: [maxLength<PersonaFormValues>(LIMITS.taglineMax, "Tagline")],
-  description: [maxLength<PersonaFormValues>(LIMITS.descriptionMax, "Description")],
-  category: [maxLength<PersonaFormValues>(LIMITS.categoryMax, "Category")],
+  name: [required<P>("Give your persona a name."), maxLength<P>(LIMITS.personaNameMax, "Name"), matches<P>(fields.name)],
+  tagline: [maxLength<P>(LIMITS.taglineMax, "Tagline"), matches<P>(fields.tagline)],
+  description: [maxLength<P>(LIMITS.descriptionMax, "Description"), matches<P>(fields.description)],
+  category: [maxLength<P>(LIMITS.categoryMax, "Category"), matches<P>(fields.category, (v) => v.trim() || "custom")],
   systemPrompt: [
-    required<PersonaFormValues>("Describe how this persona talks and behaves."),
-    minLength<PersonaFormValues>(LIMITS.systemPromptMin, "The personality prompt"),
-    maxLength<PersonaFormValues>(LIMITS.systemPromptMax, "The personality prompt"),
+    required<P>("Describe how this persona talks and behaves."),
+    maxLength<P>(LIMITS.systemPromptMax, "The personality prompt"),
+    matches<P>(fields.systemPrompt),
   ],
   traitsText: [
     (value: string) => {
       const traits = parseTraits(value);
       if (traits.length > LIMITS.traitsMax) return `Use at most ${LIMITS.traitsMax} traits.`;
       const long = traits.find((t) => t.length > LIMITS.traitMax);
-      return long ? `Keep each trait under ${LIMITS.traitMax} characters ("${long.slice(0, 20)}…" is too long).` : null;
+      return long ? `Keep each trait to ${LIMITS.traitMax} characters or fewer ("${long.slice(0, 20)}…" is too long).` : null;
     },
+    matches<P>(fields.traits, parseTraits),
   ],
-  voiceId: [required<PersonaFormValues>("Choose a voice.")],
-  greeting: [maxLength<PersonaFormValues>(LIMITS.greetingMax, "Greeting")],
-  accentColor: [hexColor<PersonaFormValues>()],
+  voiceId: [required<P>("Choose a voice."), matches<P>(fields.voiceId)],
+  greeting: [maxLength<P>(LIMITS.greetingMax, "Greeting"), matches<P>(fields.greeting)],
+  accentColor: [hexColor<P>(), matches<P>(AccentColor)],
 };
