@@ -5,6 +5,7 @@
  * once the window has passed. It does not know what it throttles.
  */
 import { DurableObject } from "cloudflare:workers";
+import { parseEnv } from "../worker/env";
 
 export interface RateLimitPolicy {
   /** Failures allowed inside the window before the key is blocked. */
@@ -23,6 +24,11 @@ export interface RateLimitStatus {
 const KEY = "failures";
 
 export class RateLimiter extends DurableObject<Env> {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    parseEnv(env);
+  }
+
   private async recent(windowMs: number, now: number): Promise<number[]> {
     const stored = (await this.ctx.storage.get<number[]>(KEY)) ?? [];
     return stored.filter((t) => t > now - windowMs);

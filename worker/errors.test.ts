@@ -1,0 +1,25 @@
+/** Error mapping: AppError codes, HTTPException statuses and unknown errors all become the envelope. */
+import { HTTPException } from "hono/http-exception";
+import { describe, expect, it } from "vitest";
+import { AppError, toErrorResponse } from "./errors";
+
+describe("toErrorResponse", () => {
+  it("keeps an AppError's code, message, details and headers", () => {
+    const out = toErrorResponse(new AppError("rate_limited", "slow down", { details: { retryAfterS: 9 }, headers: { "Retry-After": "9" } }));
+    expect(out).toMatchObject({ status: 429, headers: { "Retry-After": "9" }, unexpected: false });
+    expect(out.body).toEqual({ error: { code: "rate_limited", message: "slow down", details: { retryAfterS: 9 } } });
+  });
+
+  it("maps HTTPException statuses to contract codes", () => {
+    expect(toErrorResponse(new HTTPException(400, { message: "Malformed JSON in request body" })).body.error.code).toBe("bad_request");
+    expect(toErrorResponse(new HTTPException(413)).body.error.code).toBe("payload_too_large");
+    expect(toErrorResponse(new HTTPException(401)).body.error).toEqual({ code: "unauthorized", message: "Authentication required" });
+  });
+
+  it("hides unknown errors behind a generic 500", () => {
+    const out = toErrorResponse(new TypeError("secret internal detail at db.ts:42"));
+    expect(out.status).toBe(500);
+    expect(out.unexpected).toBe(true);
+    expect(out.body).toEqual({ error: { code: "internal", message: "Internal error" } });
+  });
+});
