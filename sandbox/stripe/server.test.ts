@@ -280,6 +280,24 @@ describe("Stripe emulator: idempotency", () => {
     await expect(stripe.customers.create({ email: "other@example.com" }, { idempotencyKey: key })).rejects.toBeInstanceOf(Stripe.errors.StripeIdempotencyError);
   });
 
+  it("marks replays with Idempotent-Replayed and replays card declines too", async () => {
+    const post = (key: string, body: string): Promise<Response> =>
+      fetch(`${emu.url}/v1/payment_intents`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${SECRET_KEY}`, "content-type": "application/x-www-form-urlencoded", "idempotency-key": key },
+        body,
+      });
+    const body = "amount=1000&currency=usd&payment_method=pm_card_chargeDeclined&confirm=true";
+    const first = await post("decline-1", body);
+    const second = await post("decline-1", body);
+    expect([first.status, second.status]).toEqual([402, 402]);
+    expect(second.headers.get("idempotent-replayed")).toBe("true");
+    expect(second.headers.get("original-request")).toBe(first.headers.get("request-id"));
+    const [a, b] = (await Promise.all([first.json(), second.json()])) as Array<{ error: { charge: string } }>;
+    expect(b?.error.charge).toBe(a?.error.charge);
+    expect((await stripe.charges.list({ limit: 100 })).data).toHaveLength(1);
+  });
+
   it("lets the SDK retry an injected 500 with its automatic key and creates the object once", async () => {
     const retrying = sdk({ maxNetworkRetries: 2 });
     await fetch(`${emu.url}/__sandbox/knobs`, { method: "POST", body: JSON.stringify({ failNextRequests: 1, failStatus: 500 }) });

@@ -93,7 +93,14 @@ interface IdempotencyEntry {
   fingerprint: string;
   status: number;
   body: unknown;
+  at: number;
+  /** `request-id` of the request that ran; replays name it in `original-request`. */
+  requestId: string;
 }
+
+/** Stripe keeps idempotency keys for 24 hours; the emulator also caps how many it remembers. */
+const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+const IDEMPOTENCY_MAX_KEYS = 10_000;
 
 const ID = "([A-Za-z0-9_]+)";
 
@@ -131,7 +138,6 @@ export async function startStripeEmulator(opts: StripeEmulatorOptions): Promise<
     authorizationExpiryMs: () => knobs.value.authorizationExpiryMs,
   });
   const idempotency = new Map<string, IdempotencyEntry>();
-  const inProgress = new Set<string>();
 
   const OPTION_ENDPOINT = "we_option";
   const setWebhookUrl = (url: string | null): void => {
@@ -372,7 +378,11 @@ export async function startStripeEmulator(opts: StripeEmulatorOptions): Promise<
     if (idemKey) {
       headers["idempotency-key"] = idemKey;
       const fingerprint = `${method} ${url.pathname} ${canonical(params)}`;
-      const existing = idempotency.get(idemKey);
+      let existing = idempotency.get(idemKey);
+      if (existing && Date.now() - existing.at > IDEMPOTENCY_TTL_MS) {
+        idempotency.delete(idemKey);
+        existing = undefined;
+      }
       if (existing) {
         if (existing.fingerprint !== fingerprint)
           return send(
@@ -386,24 +396,16 @@ export async function startStripeEmulator(opts: StripeEmulatorOptions): Promise<
             },
             headers,
           );
-        return send(res, existing.status, existing.body, { ...headers, "idempotent-replayed": "true", "original-request": requestId });
+        return send(res, existing.status, existing.body, { ...headers, "idempotent-replayed": "true", "original-request": existing.requestId });
       }
-      if (inProgress.has(idemKey))
-        return send(
-          res,
-          409,
-          { error: { type: "idempotency_error", message: "There is currently another in-progress request using this Idempotent Key (that probably means you submitted twice, and the other request is still going through): " + idemKey + ". Please try again later." } },
-          headers,
-        );
-      inProgress.add(idemKey);
-      try {
-        const out = runRoute(method, url.pathname, params, ctx);
-        // Stripe stores results once the endpoint ran: successes and card declines (402).
-        if (out.status < 400 || out.status === 402) idempotency.set(idemKey, { fingerprint, status: out.status, body: out.body });
-        return send(res, out.status, out.body, headers);
-      } finally {
-        inProgress.delete(idemKey);
+      // Routes run synchronously, so two requests with one key can never interleave here.
+      const out = runRoute(method, url.pathname, params, ctx);
+      // Stripe stores results once the endpoint ran: successes and card declines (402).
+      if (out.status < 400 || out.status === 402) {
+        idempotency.set(idemKey, { fingerprint, status: out.status, body: out.body, at: Date.now(), requestId });
+        while (idempotency.size > IDEMPOTENCY_MAX_KEYS) idempotency.delete(idempotency.keys().next().value as string);
       }
+      return send(res, out.status, out.body, headers);
     }
     const out = runRoute(method, url.pathname, params, ctx);
     return send(res, out.status, out.body, headers);
@@ -569,7 +571,6 @@ export async function startStripeEmulator(opts: StripeEmulatorOptions): Promise<
           state.clear();
           webhooks.clear();
           idempotency.clear();
-          inProgress.clear();
         },
       });
       if (!handled) sendJson(res, 404, { error: `unknown sandbox route ${req.method} ${url.pathname}` });

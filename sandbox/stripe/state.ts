@@ -62,10 +62,6 @@ export interface StateOptions {
 
 const DOC = "https://stripe.com/docs/error-codes";
 
-function cardBrandName(brand: string): string {
-  return brand === "amex" ? "American Express" : brand === "mastercard" ? "Mastercard" : "Visa";
-}
-
 function emptyBilling(): BillingDetails {
   return {
     address: { city: null, country: null, line1: null, line2: null, postal_code: null, state: null },
@@ -1342,5 +1338,3 @@ export function paginate<T extends { id: string }>(itemsOldestFirst: T[], q: For
   const hasMore = before ? start > 0 : start + limit < end;
   return { object: "list", data, has_more: hasMore, url };
 }
-
-export { cardBrandName };
