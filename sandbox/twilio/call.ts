@@ -1023,7 +1023,8 @@ export class Call {
     if (!s) return;
     s.stepStartMs = t;
     s.spokeSince = t - this.lastVoicedMs < 60;
-    s.speechStartAt = t - this.lastVoicedMs < 60 ? this.personaRunStart : null;
+    // Already speaking when the step becomes current: count from now.
+    s.speechStartAt = t - this.lastVoicedMs < 60 ? t : null;
     s.silentOk = false;
     s.speakingOk = false;
     s.pauseFrom = null;

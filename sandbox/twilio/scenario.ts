@@ -12,7 +12,10 @@ export type AnswerMode = "human" | "voicemail" | "busy" | "no-answer" | "failed"
 export interface StepWhen {
   /** Wait until the persona has spoken since this step became current, then is silent this long. */
   personaSilentMs?: number;
-  /** Wait for the persona to start speaking (since this step became current), then this long. */
+  /**
+   * Wait for the persona to start speaking (since this step became current; if it is already
+   * speaking then, count from then), then this long — a barge-in or a backchannel.
+   */
   personaSpeakingMs?: number;
   /** Then wait this long. */
   pauseMs?: number;
@@ -52,9 +55,9 @@ export const DEFAULT_SCENARIO: Scenario = {
   rings: 2,
   steps: [
     { say: "Hello?", pauseMs: 400 },
-    { say: "Oh hi! Yes, now is a good time.", personaSilentMs: 700 },
-    { say: "That sounds great, thank you.", personaSilentMs: 700 },
-    { say: "Okay, bye!", personaSilentMs: 700 },
+    { say: "Oh hi! Yes, now is a good time.", personaSilentMs: 700, timeoutMs: 8000 },
+    { say: "That sounds great, thank you.", personaSilentMs: 700, timeoutMs: 8000 },
+    { say: "Okay, bye!", personaSilentMs: 700, timeoutMs: 8000 },
     { hangup: true, personaSilentMs: 1500, timeoutMs: 5000 },
   ],
 };

@@ -451,7 +451,7 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions): Promise<
         const b = (typeof body === "object" && body !== null ? body : {}) as { scenario?: unknown; mode?: unknown };
         try {
           if (b.mode === "interactive") handle.setPhone(number, { mode: "interactive" });
-          else handle.setPhone(number, { scenario: parseScenario(b.scenario) });
+          else handle.setPhone(number, { scenario: parseScenario(b.scenario ?? body) });
         } catch (err) {
           sendJson(res, 400, { error: err instanceof Error ? err.message : String(err) });
           return true;

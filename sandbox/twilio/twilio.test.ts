@@ -4,6 +4,8 @@
  * media stream, marks/clear/dtmf, callee scenarios, AMD, TimeLimit, REST hang-up, signed
  * callbacks, usage records, Verify, knobs and the bill.
  */
+import { readFileSync, readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import twilio from "twilio";
 import { startEchoApp, type EchoApp, type EchoAppOptions } from "./echo-app";
@@ -493,6 +495,34 @@ describe("knobs", () => {
 });
 
 describe("sandbox phones", () => {
+  it("accepts every example scenario in sandbox/scenarios", async () => {
+    const dir = fileURLToPath(new URL("../scenarios/", import.meta.url));
+    const files = readdirSync(dir).filter((f) => f.endsWith(".json"));
+    expect(files.length).toBeGreaterThanOrEqual(8);
+    for (const f of files) {
+      const scenario: unknown = JSON.parse(readFileSync(`${dir}${f}`, "utf8"));
+      const res = await fetch(`${emu.url}/__sandbox/phones/${encodeURIComponent(number())}`, { method: "POST", body: JSON.stringify({ scenario }) });
+      expect(res.status, f).toBe(200);
+    }
+  });
+
+  it("backchannels while the persona talks, without a clear-worthy pause", async () => {
+    const greeting = "So here is the plan for tomorrow: we meet at nine, then coffee, then the long walk by the river.";
+    const a = await app({ greeting });
+    const to = number();
+    emu.setPhone(to, { scenario: { rings: 1, steps: [{ backchannel: "uh-huh", personaSpeakingMs: 300 }, { backchannel: "mm-hm", personaSpeakingMs: 300 }, { hangup: true, personaSilentMs: 300 }] } });
+    const sid = await dial(to, a);
+    await emu.waitForCall(sid);
+    const rec = await record(sid);
+    expect(rec.said.map((u) => [u.text, u.kind, u.bargeIn])).toEqual([
+      ["uh-huh", "backchannel", true],
+      ["mm-hm", "backchannel", true],
+    ]);
+    expect(rec.said[1]!.startMs! - rec.said[0]!.endMs!).toBeGreaterThanOrEqual(300);
+    expect(rec.heardText).toBe(greeting);
+    expect(rec.clears).toEqual([]);
+  });
+
   it("validates scenario registrations", async () => {
     const to = number();
     const bad = await fetch(`${emu.url}/__sandbox/phones/${encodeURIComponent(to)}`, { method: "POST", body: JSON.stringify({ scenario: { steps: [{ sing: "la" }] } }) });
