@@ -577,11 +577,12 @@ export class Call {
   private async runVerbs(verbs: Verb[], depth: number): Promise<void> {
     for (const v of verbs) {
       if (this.isTerminal) return;
+      if (this.redirectTo) break;
       this.twimlVerbs.push(v.verb === "unsupported" ? `${v.name} (unsupported)` : v.verb);
       if (v.verb === "Say") {
-        for (let i = 0; i < v.loop && !this.isTerminal; i++) await this.playSay(v.text);
+        for (let i = 0; i < v.loop && !this.isTerminal && !this.redirectTo; i++) await this.playSay(v.text);
       } else if (v.verb === "Pause") {
-        if (await this.sleepOrEnd(v.lengthS * 1000)) return;
+        await this.sleepOrEnd(v.lengthS * 1000);
       } else if (v.verb === "Hangup") {
         this.endReason = "<Hangup>";
         return;
@@ -590,13 +591,41 @@ export class Call {
         return this.runVerbs(await this.fetchTwiml(v.url, v.method, {}), depth + 1);
       } else if (v.verb === "Connect") {
         if (v.stream) await this.runStream(v.stream);
-        if (this.isTerminal) return;
+        if (this.isTerminal || this.redirectTo) break;
         if (v.action) {
           if (depth > 10) throw new Error("too many redirects");
           return this.runVerbs(await this.fetchTwiml(v.action, v.method, {}), depth + 1);
         }
       }
     }
+    const r = this.redirectTo;
+    if (r && !this.isTerminal) {
+      this.redirectTo = null;
+      const next = r.twiml !== undefined ? parseTwiml(r.twiml) : await this.fetchTwiml(r.url ?? "", r.method, {});
+      return this.runVerbs(next, 0);
+    }
+  }
+
+  private redirectTo: { twiml?: string; url?: string; method: string } | null = null;
+
+  /**
+   * REST update with `Twiml` or `Url` on an in-progress call: the current verb stops (a stream
+   * gets `stop` and is closed, a `<Say>` is cut, a `<Pause>` ends) and the new TwiML runs.
+   * Returns false when the call is not in progress.
+   */
+  redirect(to: { twiml?: string; url?: string; method: string }): boolean {
+    if (this.status !== "in-progress") return false;
+    if (to.twiml !== undefined) parseTwiml(to.twiml);
+    this.redirectTo = to;
+    this.closeStream("redirected (REST update)");
+    const before = this.queue.length;
+    this.queue = this.queue.filter((q) => !(q.kind === "audio" && q.source === "say"));
+    if (before !== this.queue.length) this.bufferedBytes = this.queue.reduce((a, q) => a + (q.kind === "audio" ? q.bytes.length - q.off : 0), 0);
+    this.sayDrainWaiter?.();
+    const waiters = this.endWaiters;
+    this.endWaiters = [];
+    for (const w of waiters) w();
+    return true;
   }
 
   private playSay(text: string): Promise<void> {

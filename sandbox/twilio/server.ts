@@ -349,8 +349,18 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions): Promise<
         else if (req.method === "POST") {
           const status = form.get("Status");
           if (status && status !== "completed" && status !== "canceled") throw new RestError(400, 21218, `Invalid Status: ${status}`);
+          const twiml = form.get("Twiml") ?? undefined;
+          const redirectUrl = form.get("Url") ?? undefined;
           if ((status === "completed" || status === "canceled") && !call.isTerminal) await call.hangup(status, `REST update Status=${status}`);
-          else if (!status && call.isTerminal) throw new RestError(400, 21220, "Call is not in-progress. Cannot redirect.");
+          else if (!status && (twiml !== undefined || redirectUrl)) {
+            let ok: boolean;
+            try {
+              ok = call.redirect({ ...(twiml !== undefined ? { twiml } : {}), ...(redirectUrl ? { url: redirectUrl } : {}), method: (form.get("Method") ?? "POST").toUpperCase() });
+            } catch (err) {
+              throw new RestError(400, 12100, `Document parse failure: ${err instanceof Error ? err.message : String(err)}`);
+            }
+            if (!ok) throw new RestError(400, 21220, "Call is not in-progress. Cannot redirect.");
+          }
           sendJson(res, 200, callJson(call));
         } else throw new RestError(405, 20004, "Method not allowed");
         return true;

@@ -363,6 +363,22 @@ describe("callee outcomes", () => {
     expect(a.callbacks.filter((c) => c.params.CallSid === sid2).map((c) => c.params.CallStatus)).toContain("canceled");
   });
 
+  it("redirects an in-progress call to new TwiML through the REST API", async () => {
+    const a = await app({ greeting: "hi" });
+    const to = number();
+    emu.setPhone(to, { scenario: { rings: 1, steps: [] } });
+    const sid = await dial(to, a);
+    for (let i = 0; i < 100 && a.sessions.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await client.calls(sid).update({ twiml: "<Response><Say>Moved on</Say></Response>" });
+    await emu.waitForCall(sid);
+    const rec = await record(sid);
+    expect(rec.twiml).toEqual(["Connect", "Say"]);
+    expect(rec.streams[0]!.end).toBe("redirected (REST update)");
+    expect(a.sessions[0]!.events.at(-1)?.event).toBe("stop");
+    expect(rec.heard.at(-1)).toMatchObject({ text: "Moved on", source: "say" });
+    await expect(client.calls(sid).update({ twiml: "<Response/>" })).rejects.toMatchObject({ status: 400, code: 21220 });
+  });
+
   it("uses the documented default scenario for unknown numbers", async () => {
     const a = await app({ greeting: "Hi! Is now a good time?", reply: () => "Wonderful." });
     emu.knobs.set({ speechMsPerChar: 20 });
