@@ -233,7 +233,7 @@ export async function startStripeEmulator(opts: StripeEmulatorOptions): Promise<
     ["POST", /^\/v1\/payment_intents$/, (_m, p, ctx) => state.createPaymentIntent(p, ctx)],
     ["GET", /^\/v1\/payment_intents$/, (_m, p) => state.listPaymentIntents(p)],
     ["GET", new RegExp(`^/v1/payment_intents/${ID}$`), (m) => state.retrievePaymentIntent(m[1] as string)],
-    ["POST", new RegExp(`^/v1/payment_intents/${ID}$`), (m, p, ctx) => state.updatePaymentIntent(m[1] as string, p, ctx)],
+    ["POST", new RegExp(`^/v1/payment_intents/${ID}$`), (m, p) => state.updatePaymentIntent(m[1] as string, p)],
     ["POST", new RegExp(`^/v1/payment_intents/${ID}/confirm$`), (m, p, ctx) => state.confirmPaymentIntent(m[1] as string, p, ctx)],
     ["POST", new RegExp(`^/v1/payment_intents/${ID}/capture$`), (m, p, ctx) => state.capturePaymentIntent(m[1] as string, p, ctx)],
     ["POST", new RegExp(`^/v1/payment_intents/${ID}/cancel$`), (m, p, ctx) => state.cancelPaymentIntent(m[1] as string, p, ctx)],

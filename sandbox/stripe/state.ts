@@ -2,8 +2,9 @@
  * The Stripe emulator's in-memory account: customers, payment methods, setup and payment
  * intents, charges, refunds, balance transactions, Checkout Sessions and the Event log, with
  * the state machines Stripe documents (manual capture with a smaller final amount releases the
- * rest, cancel releases a hold, test cards decline or demand 3-D Secure). Every state change
- * appends an Event and hands it to `onEvent` (webhook delivery lives in webhooks.ts). HTTP,
+ * rest, cancel releases a hold, test cards decline or demand 3-D Secure). Every change Stripe
+ * reports as an Event appends one and hands it to `onEvent` (webhook delivery lives in
+ * webhooks.ts). HTTP,
  * auth and idempotency live in server.ts.
  */
 import { cardForMagicPaymentMethod, cardForNumber, cardForToken, TEST_CARDS, type TestCard } from "./cards";
@@ -580,7 +581,8 @@ export class StripeState {
     return this.getPaymentIntent(id);
   }
 
-  updatePaymentIntent(id: string, p: FormObject, ctx: RequestContext): PaymentIntent {
+  /** Stripe has no `payment_intent.updated` event, so updates emit nothing. */
+  updatePaymentIntent(id: string, p: FormObject): PaymentIntent {
     allowOnly(p, ["amount", "currency", "customer", "payment_method", "metadata", "description", "receipt_email", "allowed_payment_method_types", "excluded_payment_method_types", "setup_future_usage", "capture_method", "statement_descriptor", "statement_descriptor_suffix"]);
     const pi = this.getPaymentIntent(id);
     const editable = ["requires_payment_method", "requires_confirmation", "requires_action"].includes(pi.status);
@@ -588,9 +590,17 @@ export class StripeState {
     if (touchesMoney && !editable)
       throw unexpectedState("payment_intent", pi.id, "updated", pi.status, ["requires_payment_method", "requires_confirmation", "requires_action"]);
     const amount = optInt(p, "amount");
-    if (amount !== undefined) pi.amount = amount;
+    if (amount !== undefined) {
+      if (amount < 50) throw invalidParam("amount", `Amount must be at least $0.50 ${pi.currency}`, "amount_too_small");
+      pi.amount = amount;
+    }
     const currency = optString(p, "currency");
     if (currency) pi.currency = currency.toLowerCase();
+    const sfu = optString(p, "setup_future_usage");
+    if (sfu === "off_session" || sfu === "on_session") pi.setup_future_usage = sfu;
+    else if (sfu === "") pi.setup_future_usage = null;
+    const receipt = optString(p, "receipt_email");
+    if (receipt !== undefined) pi.receipt_email = receipt || null;
     const customer = optString(p, "customer");
     if (customer) pi.customer = this.getCustomer(customer, "customer").id;
     const capture = optString(p, "capture_method");
