@@ -340,7 +340,8 @@ export class CallPipeline {
       this.enterVoicemail("amd");
     }
     this.playback.setStreamSid(streamSid);
-    runBackground("prepare", () => this.prepare(), (err, label) => this.onBackgroundError(err, label));
+    // Without STT/TTS sockets there is no call: a failure here is fatal (the DO hangs up).
+    runBackground("prepare", () => this.prepare(), (err, label) => this.emitError(label, err, true));
   }
 
   private onWarning(): void {

@@ -1,0 +1,147 @@
+/** The small pure pieces of the pipeline: base64, VAD, chunker, barge-in gate, turn-taking, call rules. */
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { encodeSpeech, silence } from "../../sandbox/codec/speech-codec";
+import { realClock, type TranscriptResult } from "../providers/types";
+import { EnergyVad, base64ToBytes, bytesToBase64 } from "./audio";
+import { isBackchannel, shouldBargeIn } from "./barge-in";
+import { CallRules } from "./call-rules";
+import { SentenceChunker } from "./sentence-chunker";
+import { normalizeUtterance, sameUtterance } from "./speculation";
+import { TurnTaker, type CallerTurn } from "./turn-taking";
+
+describe("base64", () => {
+  it("round-trips any length and matches the platform encoder", () => {
+    for (const n of [0, 1, 2, 3, 159, 160, 161]) {
+      const bytes = new Uint8Array(n).map((_, i) => (i * 37 + 11) & 0xff);
+      const b64 = bytesToBase64(bytes);
+      expect(b64).toBe(Buffer.from(bytes).toString("base64"));
+      expect(base64ToBytes(b64)).toEqual(bytes);
+    }
+  });
+});
+
+describe("EnergyVad", () => {
+  it("starts on voiced frames and stops after the hangover of quiet", () => {
+    const vad = new EnergyVad({ startMs: 60, stopMs: 200 });
+    const speech = encodeSpeech("hello", 60).audio;
+    const quiet = silence(400);
+    const transitions: string[] = [];
+    for (const buf of [speech, quiet]) {
+      for (let i = 0; i < buf.length; i += 160) {
+        const t = vad.push(buf.subarray(i, i + 160));
+        if (t) transitions.push(t);
+      }
+    }
+    expect(transitions).toEqual(["start", "stop"]);
+    expect(vad.speaking).toBe(false);
+  });
+});
+
+describe("SentenceChunker", () => {
+  it("emits whole sentences as they complete, a clause early for the first chunk", () => {
+    const c = new SentenceChunker({ firstChunkMinChars: 20 });
+    const out: string[] = [];
+    for (const tok of "Well, that is a great question, honestly. Dr. Smith said 3.5 miles is fine! Want to try? Sure".split(/(?<= )/)) {
+      out.push(...c.push(tok));
+    }
+    out.push(...c.flush());
+    expect(out).toEqual(["Well, that is a great question,", "honestly.", "Dr. Smith said 3.5 miles is fine!", "Want to try?", "Sure"]);
+  });
+
+  it("holds short sentences back and cuts runaway text at whitespace", () => {
+    const c = new SentenceChunker({ minChars: 8, maxChars: 40 });
+    expect(c.push("Hi. ")).toEqual([]);
+    expect(c.push("How are you? ")).toEqual(["Hi. How are you?"]);
+    const long = c.push("and then we walked and walked and walked along the long long road ");
+    expect(long.length).toBeGreaterThan(0);
+    expect(long.every((s) => s.length <= 45)).toBe(true);
+  });
+});
+
+describe("barge-in gate", () => {
+  it("treats acknowledgements as backchannels", () => {
+    for (const t of ["uh-huh", "Yeah.", "mm-hmm", "okay", "Right.", "yeah okay", "I see", "got it"]) expect(isBackchannel(t), t).toBe(true);
+    for (const t of ["wait", "no stop", "hold on", "yeah but what about Sunday", ""]) expect(isBackchannel(t), t).toBe(false);
+  });
+
+  it("needs two real words or 500 ms of voice, never a backchannel, never inside the echo guard", () => {
+    const base = { voicedMs: 0, personaAudibleForMs: 2000 };
+    expect(shouldBargeIn({ ...base, text: "hold on" })).toBe(true);
+    expect(shouldBargeIn({ ...base, text: "wait" })).toBe(false);
+    expect(shouldBargeIn({ ...base, text: "uh-huh", voicedMs: 900 })).toBe(false);
+    expect(shouldBargeIn({ ...base, text: "", voicedMs: 520 })).toBe(true);
+    expect(shouldBargeIn({ ...base, text: "hold on", personaAudibleForMs: 100 })).toBe(false);
+    expect(shouldBargeIn({ ...base, text: "hold on" }, { enabled: false })).toBe(false);
+  });
+});
+
+describe("speculation matching", () => {
+  it("compares transcripts ignoring case, punctuation and spacing", () => {
+    expect(normalizeUtterance("  What's  the PLAN, today? ")).toBe("what's the plan today");
+    expect(sameUtterance("Call me back tomorrow.", "call me back tomorrow")).toBe(true);
+    expect(sameUtterance("Call me back tomorrow.", "call me back to Mara")).toBe(false);
+  });
+});
+
+describe("TurnTaker", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  const r = (transcript: string, o: Partial<TranscriptResult> = {}): TranscriptResult => ({
+    transcript,
+    isFinal: false,
+    speechFinal: false,
+    fromFinalize: false,
+    wordCount: transcript.split(" ").length,
+    confidence: 0.9,
+    startMs: 0,
+    durationMs: 0,
+    ...o,
+  });
+  function make(speaking = false) {
+    const turns: CallerTurn[] = [];
+    const tt = new TurnTaker({ clock: realClock, timeoutMs: 1000, isSpeaking: () => speaking, onTurn: (t) => turns.push(t) });
+    return { tt, turns };
+  }
+
+  it("accumulates is_final segments and ends on speech_final", () => {
+    const { tt, turns } = make();
+    tt.onTranscript(r("call me"));
+    tt.onTranscript(r("call me back", { isFinal: true }));
+    tt.onTranscript(r("tomorrow", { isFinal: true, speechFinal: true }));
+    expect(turns.map((t) => [t.text, t.reason])).toEqual([["call me back tomorrow", "speech_final"]]);
+  });
+
+  it("falls back to UtteranceEnd, then to the silence timeout", async () => {
+    const a = make();
+    a.tt.onTranscript(r("call me back", { isFinal: true }));
+    a.tt.onUtteranceEnd();
+    expect(a.turns.map((t) => t.reason)).toEqual(["utterance_end"]);
+
+    const b = make();
+    b.tt.onTranscript(r("call me back"));
+    await vi.advanceTimersByTimeAsync(999);
+    expect(b.turns).toEqual([]);
+    await vi.advanceTimersByTimeAsync(2);
+    expect(b.turns.map((t) => [t.text, t.reason])).toEqual([["call me back", "timeout"]]);
+  });
+});
+
+describe("CallRules", () => {
+  it("schedules one warning before the limit and detects voicemail", () => {
+    const rules = new CallRules({ maxDurationMs: 120_000, warningBeforeMs: 30_000 });
+    expect(rules.schedule(1000)).toEqual({ warnAt: 91_000, endAt: 121_000 });
+    expect(rules.takeWarning()).toBe(true);
+    expect(rules.takeWarning()).toBe(false);
+    expect(rules.takeEnd()).toBe(true);
+    expect(rules.takeEnd()).toBe(false);
+    expect(rules.isMachine("machine_end_beep")).toBe(true);
+    expect(rules.isMachine("human")).toBe(false);
+    expect(rules.isVoicemailGreeting("Hi, you've reached Sam. Please leave a message after the beep.")).toBe(true);
+    expect(rules.isVoicemailGreeting("Sam’s not available right now")).toBe(true);
+    expect(rules.isVoicemailGreeting("Hello? Who is this?")).toBe(false);
+  });
+});
