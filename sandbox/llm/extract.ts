@@ -129,7 +129,13 @@ const RULES: Rule[] = [
     value: (m) => `${clean(m[2]!)} at ${clean(m[1]!)}`,
     fact: (m) => `Works as a ${clean(m[2]!)} at ${clean(m[1]!)}`,
   },
-  { re: new RegExp(`\\bI work (?:as an? |at |for |in )${UNTIL}`, "i"), category: "job", key: () => "job", value: (m) => clean(m[1]!), fact: (m) => `Works ${/^(an?|the)\b/i.test(clean(m[1]!)) ? "as" : "at"} ${clean(m[1]!)}` },
+  {
+    re: new RegExp(`\\bI work (as an?|at|for|in) ${UNTIL}`, "i"),
+    category: "job",
+    key: () => "job",
+    value: (m) => clean(m[2]!),
+    fact: (m) => `Works ${m[1]!.toLowerCase()} ${clean(m[2]!)}`,
+  },
   { re: new RegExp(`\\bI(?:'m| am) an? (${JOBS})\\b(?:\\s+(?:at|for|in)\\s+${UNTIL})?`, "i"), category: "job", key: () => "job", value: (m) => clean(`${m[1]}${m[2] ? ` at ${m[2]}` : ""}`), fact: (m) => `Works as a ${m[1]}${m[2] ? ` at ${clean(m[2])}` : ""}` },
   { re: new RegExp(`\\bmy job\\b(?: is)? ${UNTIL}`, "i"), category: "job", key: () => "job", value: (m) => clean(m[1]!), fact: (m) => `Job: ${clean(m[1]!)}` },
   {
@@ -160,6 +166,7 @@ export function extractFacts(userLines: string[]): ExtractedFact[] {
   const seen = new Set<string>();
   for (const line of userLines) {
     const taken: Array<[number, number]> = [];
+    const found: Array<{ start: number; fact: ExtractedFact }> = [];
     for (const rule of RULES) {
       const re = new RegExp(rule.re.source, `${rule.re.flags.replace("g", "")}g`);
       for (let m = re.exec(line); m; m = re.exec(line)) {
@@ -173,11 +180,13 @@ export function extractFacts(userLines: string[]): ExtractedFact[] {
         const id = `${f.category}|${f.value.toLowerCase()}`;
         if (!seen.has(id)) {
           seen.add(id);
-          out.push(f);
+          found.push({ start, fact: f });
           taken.push([start, end]);
         }
       }
     }
+    found.sort((a, b) => a.start - b.start);
+    out.push(...found.map((x) => x.fact));
   }
   return out;
 }
@@ -271,9 +280,20 @@ function typeOf(s: Schema): string {
   return "string";
 }
 
+const SYNONYMS: Record<string, string[]> = {
+  job: ["work", "career", "professional", "occupation"],
+  family: ["relationships", "relationship", "people", "personal"],
+  goals: ["goal", "aspirations", "plans"],
+  preferences: ["preference", "likes", "interests", "hobbies"],
+  events: ["event", "plans", "schedule", "upcoming"],
+  inside_jokes: ["inside_joke", "jokes", "humor"],
+};
+
 function fitEnum(s: Schema, value: unknown): unknown {
   if (!Array.isArray(s.enum) || s.enum.length === 0) return value;
   if (s.enum.includes(value)) return value;
+  const syn = typeof value === "string" ? SYNONYMS[value]?.find((x) => (s.enum as unknown[]).includes(x)) : undefined;
+  if (syn) return syn;
   const lower = typeof value === "string" ? value.toLowerCase() : value;
   const near = s.enum.find((e) => typeof e === "string" && typeof lower === "string" && (e.toLowerCase() === lower || e.toLowerCase().startsWith(lower.slice(0, 4))));
   return near ?? (s.enum.includes("other") ? "other" : s.enum[0]);

@@ -365,17 +365,17 @@ export function generateReply(messages: ChatMessage[], tools: ToolDef[] = [], to
     const subject = phrase ? `, ${lcFirst(phrase).replace(/\?$/, "")}` : "";
     parts.push(
       pick(
-        [`Good question${subject} — honestly, I think you already know the answer.`, `Hmm${subject}? I'd say go with your gut on that one.`, `Ooh${subject} — I'd keep it simple and take it one step at a time.`],
+        [`Good question${subject} — honestly, I think you already know the answer.`, `Hmm${subject} — I'd say go with your gut on that one.`, `Ooh${subject} — I'd keep it simple and take it one step at a time.`],
         seed,
       ),
     );
   } else if (phrase) {
     const p = lcFirst(phrase);
     const echoes = NEGATIVE.test(userText)
-      ? [`So ${p}… that's a lot to carry.`, `Wait, ${p}? What happened?`]
+      ? [`So ${p}… that's a lot to carry.`, `Wait, ${p} — what happened?`]
       : POSITIVE.test(userText)
         ? [`So ${p} — that's a big deal.`, `I love that ${p}.`]
-        : [`Wait, ${p}? Tell me more.`, `Hmm, so ${p}.`];
+        : [`Wait, ${p} — tell me more.`, `Hmm, so ${p}.`];
     parts.push(pick(echoes, seed + "|echo"));
   }
   parts.push(fact ? factQuestion(fact) : followUp(persona.style, seed));
