@@ -162,7 +162,7 @@ describe("CallPipeline", () => {
     const storyCall = c.llm.calls.find((x) => normalizeUtterance(x.messages.at(-1)?.content ?? "") === "tell me a long story");
     expect(storyCall?.aborted).toBe(true);
     const session = c.tts.sessions[0]!;
-    expect(session.log.some(([k, id]) => k === "close" && id === `t${story!.index}`)).toBe(true);
+    expect(session.log.some(([k, id]) => k === "cancel" && id === `t${story!.index}`)).toBe(true);
     expect(session.closed).toBe(false);
     // The interrupted turn in history is the cut text, then the caller's interruption gets a reply.
     await until(() => c.persona().length >= 3);

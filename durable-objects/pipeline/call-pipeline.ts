@@ -25,7 +25,7 @@ import type {
   TranscriptResult,
   TtsSession,
 } from "../providers/types";
-import { ProviderError, realClock } from "../providers/types";
+import { ProviderError, countNonSpace, indexAfterNonSpace, realClock } from "../providers/types";
 import type { TwilioInbound } from "../twilio/protocol";
 import { base64ToBytes, EnergyVad, type VadOptions } from "./audio";
 import { isBackchannel, shouldBargeIn, words, type BargeInOptions } from "./barge-in";
@@ -526,10 +526,10 @@ export class CallPipeline {
     const heardChars = sendClear ? this.playback.cancelTurn(t.index) : this.playback.heardChars(t.index);
     t.run?.abort();
     if (!t.ttsFinal) {
-      this.tts?.closeContext(t.contextId);
+      this.tts?.cancelContext(t.contextId);
       this.reportTtsUsage(t);
     }
-    const heard = cutToHeard(t.text, heardChars);
+    const heard = cutToHeard(t.text, indexAfterNonSpace(t.text, heardChars));
     this.finishPersonaTurn(t, heard);
     return heard;
   }
@@ -710,7 +710,7 @@ export class CallPipeline {
     tts.flush(t.contextId);
     t.text += text;
     t.ttsChars += text.length;
-    this.playback.addSegmentEnd(t.index, t.segments++, t.text.length);
+    this.playback.addSegmentEnd(t.index, t.segments++, countNonSpace(t.text));
   }
 
   private speakFiller(t: PersonaTurn): void {

@@ -10,6 +10,8 @@
  * - A mark `t<turn>-s<segment>` is sent right after the frame holding the last character of each
  *   segment (from ElevenLabs alignment; at turn end without alignment), and `t<turn>-end` after
  *   the turn's last frame.
+ * - Character positions count non-whitespace characters only: vendors' alignment may drop or
+ *   merge spaces, so whitespace would make the mapping drift.
  * - The play clock: each frame starts playing at max(now, end of the previous frame). From it
  *   the module knows whether the caller is hearing persona audio now (`audible`) and how many
  *   characters of a turn have been played (`heardChars`), refined by echoed marks.
@@ -44,7 +46,7 @@ export interface PlaybackOptions {
 }
 
 interface PendingMark {
-  /** Segment ends after this many characters of the turn's text. */
+  /** Segment ends after this many non-whitespace characters of the turn's text. */
   chars: number;
   segment: number;
   /** Turn-local audio position of the mark once known (from alignment). */
@@ -65,7 +67,7 @@ interface PlaybackTurn {
   sentMs: number;
   /** Stream position (ms) where the turn's first frame was sent; null before. */
   streamBase: number | null;
-  /** Turn-local end time of each aligned character, in text order. */
+  /** Turn-local end time of each aligned non-whitespace character, in text order. */
   charEndMs: number[];
   /** Characters confirmed heard through echoed marks. */
   confirmedChars: number;
@@ -135,7 +137,7 @@ export class Playback {
     this.byTurn.set(turn, t);
   }
 
-  /** Declares that segment `segment` of `turn` ends after `chars` characters of the turn's text. */
+  /** Declares that segment `segment` of `turn` ends after `chars` non-whitespace characters of the turn's text. */
   addSegmentEnd(turn: number, segment: number, chars: number): void {
     const t = this.byTurn.get(turn);
     if (!t || t.cancelled) return;
@@ -152,6 +154,8 @@ export class Playback {
     if (alignment) {
       const n = alignment.chars.length;
       for (let i = 0; i < n; i++) {
+        const ch = alignment.chars[i] ?? " ";
+        if (ch === " " || ch === "\n" || ch === "\t" || ch === "") continue;
         const end = chunkStartMs + (alignment.charStartTimesMs[i] ?? 0) + (alignment.charsDurationsMs[i] ?? 0);
         t.charEndMs.push(end);
       }
@@ -238,7 +242,7 @@ export class Playback {
     this.opts.onMarkEchoed?.(t.turn, parsed.segment, now);
   }
 
-  /** Characters of the turn's text the caller has heard by now. */
+  /** Non-whitespace characters of the turn's text the caller has heard by now. */
   heardChars(turn: number): number {
     const t = this.byTurn.get(turn);
     if (!t || t.streamBase === null) return t?.confirmedChars ?? 0;

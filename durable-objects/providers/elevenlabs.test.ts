@@ -37,15 +37,19 @@ describe("ElevenLabsSynthesizer", () => {
     session.sendText("t1", "Hello there.");
     session.flush("t1");
     session.closeContext("t1");
-    await eventually(() => conn.text.length === 4);
+    await eventually(() => conn.text.length === 3);
     const msgs = conn.text.map((t) => JSON.parse(t) as Record<string, unknown>);
     expect(msgs[0]).toMatchObject({ text: " ", context_id: "t1", voice_settings: { stability: 0.5 } });
     expect(msgs[1]).toEqual({ text: "Hello there. ", context_id: "t1" });
     expect(msgs[2]).toEqual({ context_id: "t1", flush: true });
-    expect(msgs[3]).toEqual({ context_id: "t1", close_context: true });
 
+    // close_context waits until the audio of the flushed text is in (servers may drop the rest).
     conn.socket.send(audioMessage("t1", "Hello "));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(conn.text).toHaveLength(3);
     conn.socket.send(audioMessage("t1", "there. "));
+    await eventually(() => conn.text.length === 4);
+    expect(JSON.parse(conn.text[3]!)).toEqual({ context_id: "t1", close_context: true });
     conn.socket.send(JSON.stringify({ isFinal: true, contextId: "t1" }));
     await eventually(() => finals.length === 1);
     expect(audio.map((a) => [a.ctx, a.bytes, a.alignment?.chars.join("")])).toEqual([
@@ -55,6 +59,20 @@ describe("ElevenLabsSynthesizer", () => {
     expect(finals).toEqual(["t1"]);
     await session.close();
     await eventually(() => conn.text.some((t) => t.includes("close_socket")));
+  });
+
+  it("cancels a context at once on barge-in", async () => {
+    server = await startWsServer();
+    const tts = new ElevenLabsSynthesizer({ apiKey: "k", voiceId: "v", baseUrl: server.url, connectWebSocket: connectNodeWebSocket });
+    const session = await tts.connect({ onAudio: () => undefined, onFinal: () => undefined });
+    const conn = await server.waitForConnections(1);
+    session.startContext("t5");
+    session.sendText("t5", "A long reply that will be cut.");
+    session.flush("t5");
+    session.cancelContext("t5");
+    await eventually(() => conn.text.length === 4);
+    expect(JSON.parse(conn.text[3]!)).toEqual({ context_id: "t5", close_context: true });
+    await session.close();
   });
 
   it("keeps the socket alive for the open context", async () => {

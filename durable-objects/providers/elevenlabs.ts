@@ -4,6 +4,10 @@
  * context (`close_context`) and the socket survives.
  *
  * - Output `ulaw_8000`, forwarded to Twilio without resampling.
+ * - Contexts end gracefully (`closeContext`): `close_context` is sent only once the audio of all
+ *   flushed text has arrived (counted by alignment, ignoring whitespace) or no audio came for
+ *   `drainIdleMs` — servers may drop unsent audio on `close_context`. `cancelContext` (barge-in)
+ *   sends it at once.
  * - Keepalive: `{"text":"","context_id":…}` for the open context (or a `" "` init of a spare
  *   context when none is open) after `keepAliveMs` of silence; the socket also asks for
  *   `inactivity_timeout` = 180 s.
@@ -14,6 +18,8 @@
  */
 import {
   ProviderError,
+  countNonSpace,
+  indexAfterNonSpace,
   messageText,
   realClock,
   type Alignment,
@@ -42,6 +48,8 @@ export interface ElevenLabsOptions {
   inactivityTimeoutS?: number;
   /** Send a keepalive after this long without text. @default 15000 */
   keepAliveMs?: number;
+  /** After `closeContext`, close anyway if no audio arrived for this long. @default 2000 */
+  drainIdleMs?: number;
   /** @default 3 */
   maxReconnectAttempts?: number;
   /** @default 200 */
@@ -58,9 +66,13 @@ interface ContextState {
   text: string;
   /** Length of `text` already flushed. */
   flushedTo: number;
-  /** Characters whose audio has arrived (from alignment). */
+  /** Non-whitespace characters whose audio has arrived (from alignment). */
   charsReceived: number;
+  /** `close_context` sent. */
   closed: boolean;
+  /** `closeContext` asked for; `close_context` goes out once the flushed audio is in. */
+  closing: boolean;
+  drainTimer: TimerHandle | null;
   final: boolean;
 }
 
@@ -152,10 +164,12 @@ class ElevenLabsSession implements TtsSession {
     }
     const ctx = this.contexts.get(id);
     if (typeof msg.audio === "string" && msg.audio.length > 0) {
-      const alignment = parseAlignment(msg.normalizedAlignment) ?? parseAlignment(msg.alignment);
-      if (ctx) ctx.charsReceived += alignment ? alignment.chars.length : 0;
+      // `alignment` follows the text as sent; `normalizedAlignment` may spell numbers out.
+      const alignment = parseAlignment(msg.alignment) ?? parseAlignment(msg.normalizedAlignment);
       if (ctx && ctx.final) return;
+      if (ctx && alignment) for (const ch of alignment.chars) if (ch.trim()) ctx.charsReceived++;
       this.handlers.onAudio(id, base64ToBytes(msg.audio), alignment);
+      if (ctx && ctx.closing && !ctx.closed) this.drainOrWait(ctx);
     }
     if (msg.isFinal === true || msg.is_final === true) {
       if (ctx) {
@@ -186,15 +200,24 @@ class ElevenLabsSession implements TtsSession {
     const open = [...this.contexts.values()].filter((c) => !c.final);
     if (open.length >= MAX_CONTEXTS) {
       const oldest = open[0];
-      if (oldest) this.closeContext(oldest.id);
+      if (oldest) this.cancelContext(oldest.id);
     }
-    this.contexts.set(contextId, { id: contextId, text: "", flushedTo: 0, charsReceived: 0, closed: false, final: false });
+    this.contexts.set(contextId, {
+      id: contextId,
+      text: "",
+      flushedTo: 0,
+      charsReceived: 0,
+      closed: false,
+      closing: false,
+      drainTimer: null,
+      final: false,
+    });
     this.send(this.initPayload(contextId));
   }
 
   sendText(contextId: string, text: string): void {
     const ctx = this.contexts.get(contextId);
-    if (!ctx || ctx.closed || !text) return;
+    if (!ctx || ctx.closed || ctx.closing || !text) return;
     const withSpace = text.endsWith(" ") ? text : `${text} `;
     ctx.text += withSpace;
     this.send({ text: withSpace, context_id: contextId });
@@ -202,20 +225,47 @@ class ElevenLabsSession implements TtsSession {
 
   flush(contextId: string): void {
     const ctx = this.contexts.get(contextId);
-    if (!ctx || ctx.closed) return;
+    if (!ctx || ctx.closed || ctx.closing) return;
     ctx.flushedTo = ctx.text.length;
     this.send({ context_id: contextId, flush: true });
   }
 
   closeContext(contextId: string): void {
     const ctx = this.contexts.get(contextId);
+    if (!ctx || ctx.closed || ctx.closing) return;
+    ctx.closing = true;
+    this.drainOrWait(ctx);
+  }
+
+  cancelContext(contextId: string): void {
+    const ctx = this.contexts.get(contextId);
     if (!ctx || ctx.closed) return;
+    ctx.closing = true;
+    this.sendClose(ctx);
+  }
+
+  /** Sends `close_context` once all flushed audio is in, else (re)arms the idle fallback. */
+  private drainOrWait(ctx: ContextState): void {
+    if (ctx.charsReceived >= countNonSpace(ctx.text.slice(0, ctx.flushedTo))) {
+      this.sendClose(ctx);
+      return;
+    }
+    if (ctx.drainTimer !== null) this.clock.clearTimeout(ctx.drainTimer);
+    ctx.drainTimer = this.clock.setTimeout(() => {
+      ctx.drainTimer = null;
+      if (!ctx.closed) this.sendClose(ctx);
+    }, this.opts.drainIdleMs ?? 2000);
+  }
+
+  private sendClose(ctx: ContextState): void {
+    if (ctx.drainTimer !== null) this.clock.clearTimeout(ctx.drainTimer);
+    ctx.drainTimer = null;
     ctx.closed = true;
-    this.send({ context_id: contextId, close_context: true });
+    this.send({ context_id: ctx.id, close_context: true });
   }
 
   keepAlive(): void {
-    const open = [...this.contexts.values()].find((c) => !c.closed);
+    const open = [...this.contexts.values()].find((c) => !c.closed && !c.closing);
     if (open) this.send({ text: "", context_id: open.id });
     else {
       // No open context: initialising a spare one resets the socket's inactivity clock.
@@ -272,18 +322,24 @@ class ElevenLabsSession implements TtsSession {
   private resume(): void {
     for (const ctx of [...this.contexts.values()]) {
       if (ctx.final) continue;
-      const unsent = ctx.text.slice(Math.min(ctx.charsReceived, ctx.text.length));
-      const unsentFlushed = Math.max(0, ctx.flushedTo - Math.min(ctx.charsReceived, ctx.text.length));
+      if (ctx.closed) {
+        // Cancelled or fully drained before the drop: nothing more will come for it.
+        ctx.final = true;
+        this.contexts.delete(ctx.id);
+        this.handlers.onFinal(ctx.id);
+        continue;
+      }
+      let from = indexAfterNonSpace(ctx.text, ctx.charsReceived);
+      while (from < ctx.text.length && /\s/.test(ctx.text[from] ?? "")) from++;
+      const unsent = ctx.text.slice(from);
       this.send(this.initPayload(ctx.id));
       if (unsent.trim()) this.send({ text: unsent, context_id: ctx.id });
-      if (unsentFlushed > 0) this.send({ context_id: ctx.id, flush: true });
-      if (ctx.closed) {
-        if (!unsent.trim()) {
-          ctx.final = true;
-          this.contexts.delete(ctx.id);
-          this.handlers.onFinal(ctx.id);
-        } else this.send({ context_id: ctx.id, close_context: true });
-      }
+      if (ctx.flushedTo > from) this.send({ context_id: ctx.id, flush: true });
+      // Positions restart in the new context.
+      ctx.text = unsent;
+      ctx.flushedTo = Math.max(0, ctx.flushedTo - from);
+      ctx.charsReceived = 0;
+      if (ctx.closing) this.drainOrWait(ctx);
     }
   }
 

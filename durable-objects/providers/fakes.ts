@@ -285,6 +285,7 @@ interface FakeContext {
   jobs: string[];
   generating: boolean;
   closed: boolean;
+  cancelled: boolean;
   final: boolean;
   started: boolean;
 }
@@ -317,7 +318,7 @@ export class FakeTtsSession implements TtsSession {
 
   startContext(id: string): void {
     this.log.push(["start", id]);
-    this.contexts.set(id, { id, pending: "", jobs: [], generating: false, closed: false, final: false, started: false });
+    this.contexts.set(id, { id, pending: "", jobs: [], generating: false, closed: false, cancelled: false, final: false, started: false });
   }
 
   sendText(id: string, text: string): void {
@@ -342,6 +343,17 @@ export class FakeTtsSession implements TtsSession {
     c.closed = true;
     c.pending = "";
     if (!c.generating) this.finish(c);
+  }
+
+  cancelContext(id: string): void {
+    this.log.push(["cancel", id]);
+    const c = this.contexts.get(id);
+    if (!c || c.final) return;
+    c.closed = true;
+    c.cancelled = true;
+    c.pending = "";
+    c.jobs.length = 0;
+    this.finish(c);
   }
 
   keepAlive(): void {
@@ -370,7 +382,7 @@ export class FakeTtsSession implements TtsSession {
       }
       const speech = encodeSpeech(text, msPerChar);
       const charBytes = speech.audio.length / Math.max(1, speech.alignment.chars.length);
-      for (let off = 0; off < speech.audio.length && !this.closed; off += chunkBytes) {
+      for (let off = 0; off < speech.audio.length && !this.closed && !c.cancelled; off += chunkBytes) {
         const end = Math.min(speech.audio.length, off + chunkBytes);
         const alignment = this.opts.alignment === false ? null : alignmentFor(speech.alignment, off, end, charBytes);
         this.handlers.onAudio(c.id, speech.audio.slice(off, end), alignment);

@@ -191,6 +191,27 @@ export interface ChatModel {
 
 // ---------------------------------------------------------------- text-to-speech
 
+/** Number of non-whitespace characters in `text` (vendors' alignment may drop or merge spaces). */
+export function countNonSpace(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (!(c === 32 || c === 9 || c === 10 || c === 13)) n++;
+  }
+  return n;
+}
+
+/** Index in `text` just after its first `n` non-whitespace characters. */
+export function indexAfterNonSpace(text: string, n: number): number {
+  if (n <= 0) return 0;
+  let seen = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (!(c === 32 || c === 9 || c === 10 || c === 13) && ++seen === n) return i + 1;
+  }
+  return text.length;
+}
+
 export interface Alignment {
   chars: string[];
   /** Relative to the start of this audio chunk. */
@@ -213,8 +234,13 @@ export interface TtsSession {
   sendText(contextId: string, text: string): void;
   /** Generate everything buffered in the context now. */
   flush(contextId: string): void;
-  /** Ends a context; audio already flushed keeps coming, unflushed text is dropped. */
+  /**
+   * Ends a context gracefully: audio for text already flushed still arrives, then `onFinal`.
+   * (Unflushed text is dropped.)
+   */
   closeContext(contextId: string): void;
+  /** Ends a context now (barge-in): pending text and audio are dropped, then `onFinal`. */
+  cancelContext(contextId: string): void;
   keepAlive(): void;
   close(): Promise<void>;
 }
