@@ -442,6 +442,8 @@ export class FakePhone {
   private timer: TimerHandle | null = null;
   private chunk = 0;
   private running = false;
+  private startedAt: number | null = null;
+  private ticks = 0;
 
   constructor(private readonly opts: FakePhoneOptions) {
     this.clock = opts.clock ?? realClock;
@@ -518,8 +520,21 @@ export class FakePhone {
     return this.queue.filter((x) => typeof x !== "string").length * 20;
   }
 
+  /** Plays/sends every 20 ms frame due by now (drift-free under real timers), then re-arms. */
   private tick(): void {
     if (!this.running) return;
+    const now = this.clock.now();
+    this.startedAt ??= now;
+    const due = Math.floor((now - this.startedAt) / 20) + 1;
+    while (this.ticks < due && this.running) {
+      this.ticks++;
+      this.frame();
+    }
+    const nextAt = this.startedAt + this.ticks * 20;
+    this.timer = this.clock.setTimeout(() => this.tick(), Math.max(1, nextAt - this.clock.now()));
+  }
+
+  private frame(): void {
     // Play one frame of persona audio.
     const next = this.queue.findIndex((x) => typeof x !== "string");
     if (next >= 0) {
@@ -535,7 +550,6 @@ export class FakePhone {
       streamSid: this.streamSid,
       media: { track: "inbound", chunk: String(++this.chunk), timestamp: String(this.chunk * 20), payload: bytesToBase64(out) },
     });
-    this.timer = this.clock.setTimeout(() => this.tick(), 20);
   }
 
   private echoLeadingMarks(): void {
