@@ -213,6 +213,41 @@ function bareWord(token: string): string {
   return token.toLowerCase().replace(/^[^\p{L}\p{N}']+|[^\p{L}\p{N}']+$/gu, "");
 }
 
+/** Runs queued callbacks at their due times, strictly in queue order, with a single timer. */
+class DueQueue {
+  private items: Array<{ at: number; fn: () => void }> = [];
+  private timer: NodeJS.Timeout | null = null;
+  /** Due time (ms since epoch) of the newest item; later items never run before it. */
+  lastAt = 0;
+
+  get idle(): boolean {
+    return this.items.length === 0;
+  }
+
+  push(at: number, fn: () => void): void {
+    this.lastAt = Math.max(at, this.lastAt);
+    this.items.push({ at: this.lastAt, fn });
+    this.arm();
+  }
+
+  private arm(): void {
+    const head = this.items[0];
+    if (this.timer || !head) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      const now = Date.now();
+      while (this.items.length > 0 && this.items[0]!.at <= now + 1) this.items.shift()!.fn();
+      this.arm();
+    }, Math.max(0, head.at - Date.now()));
+  }
+
+  clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.items = [];
+  }
+}
+
 /** One `/v1/listen` stream: decoder state, segmenting and the ordered, delayed send queue. */
 class ListenSession {
   private readonly decoder = new SpeechDecoder();
@@ -233,7 +268,7 @@ class ListenSession {
   private sentenceStart = true;
   private lastInterimMs = 0;
   private charsSinceInterim = 0;
-  private lastSendDue = 0;
+  private readonly outbox = new DueQueue();
   private idleTimer: NodeJS.Timeout | null = null;
   private dropTimer: NodeJS.Timeout | null = null;
   private closing = false;
@@ -270,6 +305,7 @@ class ListenSession {
     if (this.dropTimer) clearTimeout(this.dropTimer);
     this.idleTimer = null;
     this.dropTimer = null;
+    this.outbox.clear();
     this.bill.closedAt ??= new Date().toISOString();
   }
 
@@ -277,17 +313,14 @@ class ListenSession {
   private send(msg: object, extraDelayMs = 0): Promise<void> {
     const k = this.knobs.value;
     const delay = jittered(k.resultLatencyMs + extraDelayMs, k.jitterMs);
-    const due = Math.max(Date.now() + delay, this.lastSendDue);
-    this.lastSendDue = due;
     const text = JSON.stringify(msg);
     return new Promise((resolve) => {
       const fire = (): void => {
         if (this.ws.readyState === this.ws.OPEN) this.ws.send(text);
         resolve();
       };
-      const wait = due - Date.now();
-      if (wait <= 0 && extraDelayMs === 0 && k.resultLatencyMs === 0 && k.jitterMs === 0) fire();
-      else setTimeout(fire, Math.max(0, wait));
+      if (delay <= 0 && this.outbox.idle) fire();
+      else this.outbox.push(Date.now() + delay, fire);
     });
   }
 
@@ -296,7 +329,9 @@ class ListenSession {
     this.touch();
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     if (isBinary) {
-      this.onAudio(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+      // An empty binary frame is Deepgram's legacy "close stream" signal.
+      if (buf.byteLength === 0) void this.closeStream();
+      else this.onAudio(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
       return;
     }
     let msg: unknown;

@@ -202,13 +202,56 @@ function keyFromRequest(req: IncomingMessage, url: URL): string | null {
 
 type Json = Record<string, unknown>;
 
+/** `generation_config.chunk_length_schedule` of a message, clamped to 50–500 as ElevenLabs documents. */
+function scheduleFrom(msg: Json): number[] | null {
+  const gc = msg.generation_config;
+  if (typeof gc !== "object" || gc === null) return null;
+  const sched = (gc as Json).chunk_length_schedule;
+  if (!Array.isArray(sched) || sched.length === 0 || !sched.every((n) => typeof n === "number")) return null;
+  return (sched as number[]).map((n) => Math.min(500, Math.max(50, n)));
+}
+
+/** Runs queued callbacks at their due times, strictly in queue order, with a single timer. */
+class DueQueue {
+  private items: Array<{ at: number; fn: () => void }> = [];
+  private timer: NodeJS.Timeout | null = null;
+  /** Due time (ms since epoch) of the newest item; later items never run before it. */
+  lastAt = 0;
+
+  get idle(): boolean {
+    return this.items.length === 0;
+  }
+
+  push(at: number, fn: () => void): void {
+    this.lastAt = Math.max(at, this.lastAt);
+    this.items.push({ at: this.lastAt, fn });
+    this.arm();
+  }
+
+  private arm(): void {
+    const head = this.items[0];
+    if (this.timer || !head) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      const now = Date.now();
+      while (this.items.length > 0 && this.items[0]!.at <= now + 1) this.items.shift()!.fn();
+      this.arm();
+    }, Math.max(0, head.at - Date.now()));
+  }
+
+  clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.items = [];
+  }
+}
+
 /** One synthesis context: its text buffer, chunk schedule position and scheduled audio. */
 class TtsContext {
   buffer = "";
   private scheduleIdx = 0;
-  private readonly timers = new Set<NodeJS.Timeout>();
-  /** Wall-clock time (ms) when the last scheduled audio message goes out. */
-  private nextFreeAt = 0;
+  /** Audio messages scheduled for sending, in order. */
+  private readonly outbox = new DueQueue();
   closed = false;
   characters = 0;
 
@@ -255,37 +298,27 @@ class TtsContext {
     const speech = encodeSpeech(text, k.msPerChar);
     const chunks = chunkSpeech(speech, k.audioChunkMs, this.conn.params.outputFormat);
     const now = Date.now();
-    let at = Math.max(now + jittered(k.firstByteMs, k.jitterMs), this.nextFreeAt);
+    let at = Math.max(now + jittered(k.firstByteMs, k.jitterMs), this.outbox.lastAt);
     for (const chunk of chunks) {
       const b64 = chunk.audio.toString("base64");
       const msg: Json = { audio: b64, isFinal: false, normalizedAlignment: chunk.alignment, alignment: chunk.alignment };
       if (this.conn.multi) msg.contextId = this.id;
-      this.at(at, () => this.conn.send(msg));
+      this.outbox.push(at, () => this.conn.send(msg));
       const chunkMs = (chunk.audio.length / (this.conn.params.outputFormat === "pcm_8000" ? 16 : 8));
       at += Math.max(1, chunkMs / Math.max(0.1, k.generationSpeed));
     }
-    this.nextFreeAt = at;
-  }
-
-  private at(when: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      if (!this.closed) fn();
-    }, Math.max(0, when - Date.now()));
-    this.timers.add(t);
   }
 
   /** Resolves once every scheduled message has been sent. */
   drained(): Promise<void> {
-    return sleep(Math.max(0, this.nextFreeAt - Date.now()) + 1);
+    return new Promise((resolve) => (this.outbox.idle ? resolve() : this.outbox.push(this.outbox.lastAt, resolve)));
   }
 
   /** Stops immediately: buffered text and unsent audio are dropped. */
   cancel(): void {
     this.closed = true;
     this.buffer = "";
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.outbox.clear();
   }
 }
 
@@ -384,19 +417,13 @@ class TtsConnection {
     this.touch();
     if (!this.initialised) {
       this.initialised = true;
-      const gc = msg.generation_config;
-      if (typeof gc === "object" && gc !== null) {
-        const sched = (gc as Json).chunk_length_schedule;
-        if (Array.isArray(sched) && sched.length > 0 && sched.every((n) => typeof n === "number")) {
-          this.schedule = (sched as number[]).map((n) => Math.min(500, Math.max(50, n)));
-        }
-      }
+      this.schedule = scheduleFrom(msg) ?? this.schedule;
     }
     if (this.multi) this.onMulti(msg);
     else this.onSingle(msg);
   }
 
-  private context(id: string): TtsContext | null {
+  private context(id: string, schedule: number[] = this.schedule): TtsContext | null {
     const existing = this.contexts.get(id);
     if (existing) return existing;
     if (this.contexts.size >= MAX_CONTEXTS) {
@@ -406,7 +433,7 @@ class TtsConnection {
       );
       return null;
     }
-    const ctx = new TtsContext(id, this.schedule, this);
+    const ctx = new TtsContext(id, schedule, this);
     this.contexts.set(id, ctx);
     return ctx;
   }
@@ -441,7 +468,8 @@ class TtsConnection {
     const flush = msg.flush === true;
     // `{"text":"","context_id":…}` is a keepalive; it neither creates nor ends a context.
     if (text === "" && !flush) return;
-    const ctx = this.context(id); // a first message (or a flush) for an unknown id opens a context
+    // A first message (or a flush) for an unknown id opens a context, with its own generation_config if given.
+    const ctx = this.context(id, scheduleFrom(msg) ?? this.schedule);
     if (!ctx) return;
     ctx.addText(text, { flush, tryTrigger: msg.try_trigger_generation === true, autoMode: this.params.autoMode });
   }
