@@ -4,7 +4,7 @@
  * unicode) — 8 to 128 characters counted as code points; only control characters are refused.
  */
 import { z } from "zod";
-import { E164, IsoDate, TimeZone } from "./common";
+import { E164, IsoDate, SingleLine, TimeZone } from "./common";
 
 /** Trimmed, lower-cased, syntactically valid email. */
 export const Email = z.string().trim().toLowerCase().max(254).pipe(z.email({ message: "Invalid email address" }));
@@ -21,7 +21,7 @@ export const Password = z
   .refine((s) => [...s].length >= PASSWORD_MIN, `Password must be at least ${PASSWORD_MIN} characters`)
   .refine((s) => [...s].length <= PASSWORD_MAX, `Password must be at most ${PASSWORD_MAX} characters`);
 
-export const DisplayName = z.string().trim().min(1, "Name is required").max(100);
+export const DisplayName = SingleLine.trim().min(1, "Name is required").max(100);
 
 export const RegisterRequest = z.object({
   email: Email,

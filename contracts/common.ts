@@ -37,6 +37,12 @@ export const ValidationIssue = z.object({
 });
 export type ValidationIssue = z.infer<typeof ValidationIssue>;
 
+/** One trimmed line of text: no control characters at all (so no NUL, which Postgres text cannot hold). */
+export const SingleLine = z.string().trim().regex(/^[^\p{Cc}]*$/u, "Must not contain control characters");
+
+/** Trimmed free text: newlines and tabs allowed, other control characters (incl. NUL) refused. */
+export const MultiLine = z.string().trim().regex(/^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$/, "Must not contain control characters");
+
 /** `{ ok: true }` acknowledgement (logout, deletes). */
 export const OkResponse = z.object({ ok: z.literal(true) });
 export type OkResponse = z.infer<typeof OkResponse>;

@@ -3,7 +3,7 @@
  * relationship (overrides + favourite + stats), contacts and the offered voices.
  */
 import { z } from "zod";
-import { Id, IsoDate } from "./common";
+import { Id, IsoDate, MultiLine, SingleLine } from "./common";
 
 export const PersonaVisibility = z.enum(["private", "public"]);
 export type PersonaVisibility = z.infer<typeof PersonaVisibility>;
@@ -43,14 +43,14 @@ export const Persona = z.object({
 export type Persona = z.infer<typeof Persona>;
 
 const personaFields = {
-  name: z.string().trim().min(1, "Name is required").max(80),
-  tagline: z.string().trim().max(160),
-  description: z.string().trim().max(2000),
-  category: z.string().trim().min(1).max(40),
-  systemPrompt: z.string().trim().min(1, "System prompt is required").max(8000),
-  traits: z.array(z.string().trim().min(1).max(40)).max(12),
+  name: SingleLine.trim().min(1, "Name is required").max(80),
+  tagline: SingleLine.trim().max(160),
+  description: MultiLine.trim().max(2000),
+  category: SingleLine.trim().min(1).max(40),
+  systemPrompt: MultiLine.trim().min(1, "System prompt is required").max(8000),
+  traits: z.array(SingleLine.trim().min(1).max(40)).max(12),
   voiceId: VoiceId,
-  greeting: z.string().trim().max(500).nullable(),
+  greeting: MultiLine.trim().max(500).nullable(),
   visibility: PersonaVisibility,
   accentColor: AccentColor,
 };
@@ -94,10 +94,10 @@ export const Relationship = z.object({
 export type Relationship = z.infer<typeof Relationship>;
 
 export const UpdateRelationshipRequest = z.object({
-  customSystemPrompt: z.string().trim().max(8000).nullable().optional(),
+  customSystemPrompt: MultiLine.trim().max(8000).nullable().optional(),
   customVoiceId: VoiceId.nullable().optional(),
   isFavorite: z.boolean().optional(),
-  relationshipType: z.string().trim().min(1).max(40).optional(),
+  relationshipType: SingleLine.trim().min(1).max(40).optional(),
 });
 export type UpdateRelationshipRequest = z.input<typeof UpdateRelationshipRequest>;
 

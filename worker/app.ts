@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { AppError, envelope, toErrorResponse } from "./errors";
+import { AppError, envelope, postgresCode, toErrorResponse } from "./errors";
 import { log } from "./log";
 import { readAuth } from "./middleware/auth";
 import { bindServices, requestContext, requireJsonBody } from "./middleware/request";
@@ -57,6 +57,7 @@ app.onError((err, c) => {
   const { status, body, headers, unexpected } = toErrorResponse(err);
   const logger = c.get("log") ?? log;
   if (unexpected) logger.error("unhandled error", { err, method: c.req.method, path: c.req.path });
+  else if (status >= 400 && postgresCode(err)) logger.warn("database rejected a value", { pgCode: postgresCode(err), path: c.req.path });
   for (const [k, v] of Object.entries(headers)) c.header(k, v);
   return c.json(body, status);
 });

@@ -16,6 +16,13 @@ describe("toErrorResponse", () => {
     expect(toErrorResponse(new HTTPException(401)).body.error).toEqual({ code: "unauthorized", message: "Authentication required" });
   });
 
+  it("maps Postgres data and constraint errors (also wrapped) to 4xx", () => {
+    const wrapped = Object.assign(new Error("Failed query: insert ..."), { cause: Object.assign(new Error("invalid byte sequence"), { code: "22021" }) });
+    expect(toErrorResponse(wrapped)).toMatchObject({ status: 400, unexpected: false, body: { error: { code: "bad_request" } } });
+    expect(toErrorResponse(Object.assign(new Error("dup"), { code: "23505" })).status).toBe(409);
+    expect(toErrorResponse(Object.assign(new Error("other"), { code: "42P01" })).status).toBe(500);
+  });
+
   it("hides unknown errors behind a generic 500", () => {
     const out = toErrorResponse(new TypeError("secret internal detail at db.ts:42"));
     expect(out.status).toBe(500);

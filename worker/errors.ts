@@ -81,8 +81,36 @@ export interface ErrorResponseParts {
   unexpected: boolean;
 }
 
+/** The SQLSTATE of a Postgres error, looking through wrappers (drizzle's DrizzleQueryError `cause`). */
+export function postgresCode(err: unknown): string | null {
+  let current: unknown = err;
+  for (let depth = 0; depth < 4 && typeof current === "object" && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return null;
+}
+
+/**
+ * Postgres errors a client's input can cause (bad data, constraint races) → 4xx. Validation
+ * should catch these first; this is the backstop so they never surface as 500s.
+ */
+function fromPostgres(code: string): AppError | null {
+  if (code === "23505") return new AppError("conflict", "Conflicts with an existing record");
+  if (code === "23503") return new AppError("conflict", "Refers to a record that does not exist");
+  if (code === "23514" || code === "23502") return new AppError("validation_failed", "A value is not allowed");
+  if (code.startsWith("22")) return new AppError("bad_request", "A value could not be stored");
+  return null;
+}
+
 /** Classify a thrown value into status + envelope. */
 export function toErrorResponse(err: unknown): ErrorResponseParts {
+  const pgCode = err instanceof AppError || err instanceof HTTPException ? null : postgresCode(err);
+  const mapped = pgCode ? fromPostgres(pgCode) : null;
+  if (mapped) {
+    return { status: mapped.status, body: envelope(mapped.code, mapped.message), headers: {}, unexpected: false };
+  }
   if (err instanceof AppError) {
     return { status: err.status, body: envelope(err.code, err.message, err.details), headers: err.headers ?? {}, unexpected: false };
   }

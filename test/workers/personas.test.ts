@@ -225,3 +225,19 @@ describe("voices", () => {
     for (const slug of ["brad", "sarah", "alex"]) expect(ids).toContain((await systemPersona(slug)).voiceId);
   });
 });
+
+describe("text fields", () => {
+  it("refuse control characters (NUL cannot be stored) with validation_failed, but keep newlines in prompts", async () => {
+    const acct = await newAccount();
+    const e = expectEnvelope(await api("POST", "/api/personas", { token: acct.token, body: personaInput({ name: "a\u0000b" }) }), 400, "validation_failed");
+    expect(e.details).toMatchObject({ issues: [{ path: "name" }] });
+    expectEnvelope(await api("PUT", "/api/user/profile", { token: acct.token, body: { name: "x\u0000" } }), 400, "validation_failed");
+    expectEnvelope(await api("POST", "/api/personas", { token: acct.token, body: personaInput({ systemPrompt: "ok\u0000" }) }), 400, "validation_failed");
+    const ok = await api<{ persona: { systemPrompt: string; name: string } }>("POST", "/api/personas", {
+      token: acct.token,
+      body: personaInput({ name: "  Trimmed  \n", systemPrompt: "Line one.\nLine two.\tTabbed." }),
+    });
+    expect(ok.status).toBe(201);
+    expect(ok.body.persona).toMatchObject({ name: "Trimmed", systemPrompt: "Line one.\nLine two.\tTabbed." });
+  });
+});
