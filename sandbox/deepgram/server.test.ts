@@ -149,6 +149,18 @@ describe("Deepgram emulator via @deepgram/sdk", () => {
     await until(() => closed());
   });
 
+  it("closeAfterMs drops the stream; the SDK's reconnect opens a new request", async () => {
+    await fetch(`${dg.url}/__sandbox/knobs`, { method: "POST", body: JSON.stringify({ closeAfterMs: 150 }) });
+    const client = new DeepgramClient({ apiKey: KEY, baseUrl: dg.wsUrl });
+    const socket = await client.listen.v1.connect({ model: "nova-3", encoding: "mulaw", sample_rate: 8000, reconnectAttempts: 1 });
+    let opens = 0;
+    socket.on("open", () => opens++);
+    socket.connect();
+    await until(() => opens >= 2, 5000);
+    socket.close();
+    expect(dg.bill().requests.length).toBeGreaterThanOrEqual(2);
+  });
+
   it("rejects a wrong API key before the upgrade (the SDK sees the socket fail)", async () => {
     const client = new DeepgramClient({ apiKey: "wrong", baseUrl: dg.wsUrl });
     const socket = await client.listen.v1.connect({ model: "nova-3", encoding: "mulaw", sample_rate: 8000, reconnectAttempts: 0 });

@@ -270,6 +270,7 @@ class ListenSession {
   private charsSinceInterim = 0;
   private readonly outbox = new DueQueue();
   private idleTimer: NodeJS.Timeout | null = null;
+  private lastActivity = 0;
   private dropTimer: NodeJS.Timeout | null = null;
   private closing = false;
   readonly bill: DeepgramRequestBill;
@@ -293,11 +294,21 @@ class ListenSession {
     return this.bytes / 8;
   }
 
+  /** Marks activity; the idle timer re-arms itself lazily, so a frame costs no timer churn. */
   private touch(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => {
+    this.lastActivity = Date.now();
+    if (this.idleTimer) return;
+    const check = (): void => {
+      const idleFor = Date.now() - this.lastActivity;
+      const limit = this.knobs.value.idleTimeoutMs;
+      if (idleFor < limit) {
+        this.idleTimer = setTimeout(check, limit - idleFor);
+        return;
+      }
+      this.idleTimer = null;
       if (this.ws.readyState === this.ws.OPEN) this.ws.close(1011, NET0001);
-    }, this.knobs.value.idleTimeoutMs);
+    };
+    this.idleTimer = setTimeout(check, this.knobs.value.idleTimeoutMs);
   }
 
   private dispose(): void {
