@@ -1,5 +1,10 @@
 /** Accounts end to end: register/login/logout/me, passwords with any printable character, email normalisation, tokens, throttling, profile. */
+import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
 import { SignJWT } from "jose";
+import { createDb } from "../../worker/db/client";
+import { users } from "../../worker/db/schema";
+import { parseEnv } from "../../worker/env";
 import { describe, expect, it } from "vitest";
 import { api, expectEnvelope, GOOD_PASSWORD, newAccount, uniqueEmail } from "./helpers";
 
@@ -163,6 +168,18 @@ describe("profile", () => {
     expect(res.body.user).toMatchObject({ name: "New Name", phone: "+447700900123", phoneVerified: false, timezone: "Europe/London" });
     const cleared = await api<{ user: AuthBody["user"] }>("PUT", "/api/user/profile", { token: acct.token, body: { phone: null } });
     expect(cleared.body.user.phone).toBeNull();
+  });
+
+  it("keeps a verified phone when it is sent unchanged, and clears verification when it changes", async () => {
+    const acct = await newAccount();
+    await api("PUT", "/api/user/profile", { token: acct.token, body: { phone: "+15555550177" } });
+    await createDb(parseEnv(env)).update(users).set({ phoneVerifiedAt: new Date() }).where(eq(users.id, acct.user.id));
+    const same = await api<{ user: AuthBody["user"] }>("PUT", "/api/user/profile", { token: acct.token, body: { phone: "+15555550177", name: "Same" } });
+    expect(same.body.user).toMatchObject({ phone: "+15555550177", phoneVerified: true, name: "Same" });
+    const changed = await api<{ user: AuthBody["user"] }>("PUT", "/api/user/profile", { token: acct.token, body: { phone: "+15555550178" } });
+    expect(changed.body.user).toMatchObject({ phone: "+15555550178", phoneVerified: false });
+    const me = await api<{ user: AuthBody["user"] }>("GET", "/api/auth/me", { token: acct.token });
+    expect(me.body.user.phoneVerified).toBe(false);
   });
 
   it("rejects a bad E.164 number and an unknown time zone with field paths", async () => {
