@@ -11,7 +11,8 @@
  * Statements go through the Postgres extended protocol (Parse/Bind/Describe/Execute/Sync) via
  * PGlite's `execProtocol`, so parameters enter as text and values leave as text: PGlite's JS
  * serializers and parsers are never involved. The database name in the connection string selects a
- * PGlite instance (created on first use; in memory, or persisted under `${dataDir}/${dbname}`).
+ * PGlite instance (created on first use; in memory, or persisted under `${dataDir}/${dbname}`;
+ * new in-memory databases start from a pristine dump of the first one, which is much faster).
  * Each instance runs one request at a time. Passwords and bearer tokens are accepted, never checked.
  * It deliberately does not implement Neon's WebSocket (`Pool`/`Client`) protocol.
  */
@@ -19,7 +20,6 @@ import { mkdir } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { PGlite, protocol } from "@electric-sql/pglite";
-import type { BackendMessage } from "@electric-sql/pglite";
 import { closeServer, createEmulatorServer, handleControl, Knobs, listen, readBody, sendJson } from "../shared/emulator";
 
 export interface NeonHttpServerOptions {
@@ -174,8 +174,14 @@ function concatBytes(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-function isDatabaseError(err: unknown): err is InstanceType<typeof protocol.messages.DatabaseError> {
-  return err instanceof protocol.messages.DatabaseError;
+type RowDescriptionMessage = InstanceType<typeof protocol.messages.RowDescriptionMessage>;
+type DataRowMessage = InstanceType<typeof protocol.messages.DataRowMessage>;
+type CommandCompleteMessage = InstanceType<typeof protocol.messages.CommandCompleteMessage>;
+type ReadyForQueryMessage = InstanceType<typeof protocol.messages.ReadyForQueryMessage>;
+type DatabaseError = InstanceType<typeof protocol.messages.DatabaseError>;
+
+function isDatabaseError(err: unknown): err is DatabaseError {
+  return err instanceof Error && (err as { name?: unknown }).name === "error" && "severity" in err;
 }
 
 function toSqlError(err: unknown): SqlError {
@@ -200,7 +206,11 @@ function parseCommandTag(tag: string): [string, number | null] {
 }
 
 /** Runs one statement through the extended protocol with text parameters and text results. */
-async function runStatement(pg: PGlite, data: QueryData, defaultArrayMode: boolean): Promise<QueryResultJson> {
+async function runStatement(
+  pg: PGlite,
+  data: QueryData,
+  defaultArrayMode: boolean,
+): Promise<{ result: QueryResultJson; idle: boolean }> {
   const { serialize } = protocol;
   const message = concatBytes([
     serialize.parse({ text: data.query }),
@@ -209,7 +219,7 @@ async function runStatement(pg: PGlite, data: QueryData, defaultArrayMode: boole
     serialize.execute({}),
     serialize.sync(),
   ]);
-  let messages: BackendMessage[];
+  let messages: Awaited<ReturnType<PGlite["execProtocol"]>>["messages"];
   try {
     ({ messages } = await pg.execProtocol(message));
   } catch (err) {
@@ -218,9 +228,11 @@ async function runStatement(pg: PGlite, data: QueryData, defaultArrayMode: boole
   let fields: FieldJson[] = [];
   const rawRows: (string | null)[][] = [];
   let commandTag = "";
+  let idle = true;
   for (const m of messages) {
-    if (m instanceof protocol.messages.RowDescriptionMessage) {
-      fields = m.fields.map((f) => ({
+    // narrowed by `name`: PGlite's bundle does not guarantee one class identity per message type
+    if (m.name === "rowDescription") {
+      fields = (m as RowDescriptionMessage).fields.map((f) => ({
         name: f.name,
         tableID: f.tableID,
         columnID: f.columnID,
@@ -229,15 +241,16 @@ async function runStatement(pg: PGlite, data: QueryData, defaultArrayMode: boole
         dataTypeModifier: f.dataTypeModifier,
         format: "text",
       }));
-    } else if (m instanceof protocol.messages.DataRowMessage) rawRows.push(m.fields);
-    else if (m instanceof protocol.messages.CommandCompleteMessage) commandTag = m.text;
+    } else if (m.name === "dataRow") rawRows.push((m as DataRowMessage).fields);
+    else if (m.name === "commandComplete") commandTag = (m as CommandCompleteMessage).text;
+    else if (m.name === "readyForQuery") idle = (m as ReadyForQueryMessage).status === "I";
   }
   const arrayMode = data.arrayMode ?? defaultArrayMode;
   const [command, rowCount] = parseCommandTag(commandTag);
   const rows = arrayMode
     ? rawRows
     : rawRows.map((r) => Object.fromEntries(fields.map((f, i) => [f.name, r[i] ?? null])));
-  return { fields, command, rowCount, rows, rowAsArray: arrayMode };
+  return { result: { fields, command, rowCount, rows, rowAsArray: arrayMode }, idle };
 }
 
 async function simple(pg: PGlite, sql: string): Promise<void> {
@@ -248,9 +261,29 @@ async function simple(pg: PGlite, sql: string): Promise<void> {
   }
 }
 
-/** Leaves the connection idle for the next request (a lone `BEGIN` must not leak into it). */
-async function resetSession(pg: PGlite): Promise<void> {
-  if (pg.isInTransaction()) await pg.execProtocol(protocol.serialize.query("ROLLBACK"), { throwOnError: false });
+/** Ends any transaction a statement left open (a lone `BEGIN` must not leak into the next request). */
+async function rollbackQuietly(pg: PGlite): Promise<void> {
+  await pg.execProtocol(protocol.serialize.query("ROLLBACK"), { throwOnError: false });
+}
+
+/**
+ * A pristine data directory dumped from the first in-memory database of this process: loading it
+ * takes ~0.5 s where a fresh initdb takes several seconds, so tests can afford fresh databases.
+ */
+let pristineTemplate: Promise<File | Blob> | undefined;
+
+async function freshInMemoryDatabase(): Promise<PGlite> {
+  const template = pristineTemplate ? await pristineTemplate.catch(() => undefined) : undefined;
+  if (template) {
+    const pg = new PGlite({ loadDataDir: template });
+    await pg.waitReady;
+    return pg;
+  }
+  const pg = new PGlite();
+  await pg.waitReady;
+  pristineTemplate ??= pg.dumpDataDir("none");
+  await pristineTemplate.catch(() => undefined);
+  return pg;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -274,9 +307,12 @@ export async function startNeonHttpServer(opts: NeonHttpServerOptions = {}): Pro
           dir = join(opts.dataDir, name);
           await mkdir(dir, { recursive: true });
         }
-        const pg = dir ? new PGlite(dir) : new PGlite();
-        await pg.waitReady;
-        return new Database(pg);
+        if (dir) {
+          const pg = new PGlite(dir);
+          await pg.waitReady;
+          return new Database(pg);
+        }
+        return new Database(await freshInMemoryDatabase());
       })();
       databases.set(name, db);
       db.catch(() => databases.delete(name));
@@ -333,15 +369,15 @@ export async function startNeonHttpServer(opts: NeonHttpServerOptions = {}): Pro
         count.batches += 1;
         count.queries += queries.length;
         const results = await db.exclusive(async () => {
-          await resetSession(db.pg);
           await simple(db.pg, begin);
           try {
             const out: QueryResultJson[] = [];
-            for (const q of queries) out.push(await runStatement(db.pg, q, arrayMode));
+            for (const q of queries) out.push((await runStatement(db.pg, q, arrayMode)).result);
             await simple(db.pg, "COMMIT");
             return out;
-          } finally {
-            await resetSession(db.pg);
+          } catch (err) {
+            await rollbackQuietly(db.pg);
+            throw err;
           }
         });
         sendJson(res, 200, { results }, responseHeaders);
@@ -350,9 +386,12 @@ export async function startNeonHttpServer(opts: NeonHttpServerOptions = {}): Pro
         count.queries += 1;
         const result = await db.exclusive(async () => {
           try {
-            return await runStatement(db.pg, query, arrayMode);
-          } finally {
-            await resetSession(db.pg);
+            const { result, idle } = await runStatement(db.pg, query, arrayMode);
+            if (!idle) await rollbackQuietly(db.pg);
+            return result;
+          } catch (err) {
+            await rollbackQuietly(db.pg);
+            throw err;
           }
         });
         sendJson(res, 200, result, responseHeaders);
