@@ -4,6 +4,7 @@ import { eq } from "drizzle-orm";
 import { SignJWT } from "jose";
 import { createDb } from "../../worker/db/client";
 import { users } from "../../worker/db/schema";
+import { seed } from "../../worker/db/seed";
 import { parseEnv } from "../../worker/env";
 import { describe, expect, it } from "vitest";
 import { api, expectEnvelope, GOOD_PASSWORD, newAccount, uniqueEmail } from "./helpers";
@@ -119,7 +120,7 @@ describe("register / login / me / logout", () => {
     const tampered = `${header}.${btoa(JSON.stringify({ ...claims, role: "admin" })).replace(/=+$/, "")}.${acct.token.split(".")[2]}`;
     expectEnvelope(await api("GET", "/api/auth/me", { token: tampered }), 401, "unauthorized");
 
-    const secret = new TextEncoder().encode("test-secret-test-secret-test-secret");
+    const secret = new TextEncoder().encode(env.JWT_SECRET);
     const now = Math.floor(Date.now() / 1000);
     const expired = await new SignJWT({ ...claims, iat: now - 3600, exp: now - 60 }).setProtectedHeader({ alg: "HS256" }).sign(secret);
     expectEnvelope(await api("GET", "/api/auth/me", { token: expired }), 401, "unauthorized");
@@ -194,6 +195,7 @@ describe("profile", () => {
   });
 
   it("the seeded demo user can sign in with a verified phone and 100 credits", async () => {
+    await seed(createDb(parseEnv(env)), { local: true }); // idempotent: whatever the global setup seeded
     const login = await api<AuthBody>("POST", "/api/auth/login", { body: { email: "demo@callmeback.ai", password: "demo-pass-123" } });
     expect(login.status).toBe(200);
     expect(login.body.user).toMatchObject({
