@@ -556,8 +556,9 @@ export class FakePhone {
     while (typeof this.queue[0] === "string") this.echo(this.queue.shift() as string);
   }
 
+  /** Echoes arrive as separate socket messages, never inside the pipeline's own `send`. */
   private echo(name: string): void {
-    this.opts.deliver({ event: "mark", streamSid: this.streamSid, mark: { name } });
+    queueMicrotask(() => this.opts.deliver({ event: "mark", streamSid: this.streamSid, mark: { name } }));
   }
 }
 
