@@ -1,5 +1,7 @@
 /** API conventions: error envelope for unknown routes, malformed JSON, wrong content type and oversize bodies; X-Request-Id; OpenAPI document. */
 import { describe, expect, it } from "vitest";
+import { app } from "../../worker/app";
+import { registeredRoutes } from "../../worker/openapi";
 import { api, expectEnvelope, newAccount } from "./helpers";
 
 describe("error envelope and request plumbing", () => {
@@ -47,6 +49,16 @@ describe("error envelope and request plumbing", () => {
 });
 
 describe("OpenAPI", () => {
+  it("every /api route the app serves is in the route registry, and vice versa", () => {
+    const served = new Set(
+      app.routes
+        .filter((r) => r.method !== "ALL" && r.path.startsWith("/api/") && r.path !== "/api/openapi.json")
+        .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/\/$/, "")}`),
+    );
+    const documented = new Set(registeredRoutes().filter((r) => r.path.startsWith("/api/")).map((r) => `${r.method} ${r.path}`));
+    expect([...served].sort()).toEqual([...documented].sort());
+  });
+
   it("documents every route with request and response schemas from the contract", async () => {
     const r = await api<{
       openapi: string;
