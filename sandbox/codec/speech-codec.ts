@@ -38,6 +38,20 @@ export interface EncodedSpeech {
   durationMs: number;
 }
 
+/** Encoded frames by (code point, frame index, kind): synthesis computes each distinct frame once. */
+const frameCache = new Map<number, Uint8Array>();
+
+function cachedFrame(codePoint: number, frameIndexInChar: number, kind: number): Uint8Array {
+  const key = (codePoint * 64 + Math.min(frameIndexInChar, 31)) * 4 + kind;
+  let frame = frameCache.get(key);
+  if (!frame) {
+    frame = toneFrame(codePoint, frameIndexInChar);
+    writeHeader(frame, kind, codePoint);
+    if (frameCache.size < 20_000) frameCache.set(key, frame);
+  }
+  return frame;
+}
+
 function toneFrame(codePoint: number, frameIndexInChar: number): Uint8Array {
   const frame = new Uint8Array(FRAME_BYTES);
   // Pitch 180–420 Hz depending on the character; amplitude well above any noise floor.
@@ -72,9 +86,7 @@ export function encodeSpeech(text: string, msPerChar = DEFAULT_MS_PER_CHAR): Enc
   chars.forEach((ch, ci) => {
     const cp = ch.codePointAt(0) ?? 0x20;
     for (let f = 0; f < framesPerChar; f++) {
-      const frame = toneFrame(cp, f);
-      writeHeader(frame, f === 0 ? KIND_CHAR : KIND_CONT, cp);
-      audio.set(frame, (ci * framesPerChar + f) * FRAME_BYTES);
+      audio.set(cachedFrame(cp, f, f === 0 ? KIND_CHAR : KIND_CONT), (ci * framesPerChar + f) * FRAME_BYTES);
     }
     charStartTimesMs.push(ci * framesPerChar * FRAME_MS);
     charsDurationsMs.push(framesPerChar * FRAME_MS);
