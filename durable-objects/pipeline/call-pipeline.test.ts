@@ -14,7 +14,7 @@ import {
   type FakeSynthesizerOptions,
   type FakeTranscriberOptions,
 } from "../providers/fakes";
-import type { ChatMessage } from "../providers/types";
+import { ProviderError, type ChatMessage } from "../providers/types";
 import { CallPipeline, cutToHeard, type PipelineConfig } from "./call-pipeline";
 import type { PipelineEvent, TurnRecord } from "./events";
 import { normalizeUtterance } from "./speculation";
@@ -412,6 +412,34 @@ describe("CallPipeline", () => {
     expect(story.interrupted).toBe(true);
     expect(story.text.length).toBeGreaterThan(10);
     expect((REPLIES["tell me a long story"] ?? "").startsWith(story.text)).toBe(true);
+  });
+});
+
+describe("CallPipeline provider failures", () => {
+  it("reports a fatal error when a vendor socket cannot open, without leaking the other", async () => {
+    const transcriber = new FakeTranscriber();
+    const events: PipelineEvent[] = [];
+    const pipeline = new CallPipeline({
+      providers: {
+        transcriber,
+        llm: new FakeChatModel({ reply }),
+        tts: {
+          provider: "elevenlabs",
+          connect: () => Promise.reject(new ProviderError("elevenlabs", "HTTP 401", { status: 401 })),
+        },
+      },
+      send: () => undefined,
+      onEvent: (e) => events.push(e),
+      systemPrompt: "You are Brad.",
+    });
+    const phone = new FakePhone({ deliver: (m) => pipeline.onTwilioMessage(m) });
+    phone.start();
+    await new Promise((r) => setTimeout(r, 10));
+    phone.stopClock();
+    const err = events.find((e) => e.type === "error");
+    expect(err).toMatchObject({ fatal: true, error: { provider: "elevenlabs", retryable: false } });
+    expect(transcriber.sessions[0]?.closed).toBe(true);
+    await pipeline.stop();
   });
 });
 

@@ -220,7 +220,7 @@ export class CallPipeline {
   }
 
   private async doPrepare(): Promise<void> {
-    const [stt, tts] = await Promise.all([
+    const [sttResult, ttsResult] = await Promise.allSettled([
       this.opts.providers.transcriber.connect({
         handlers: {
           onTranscript: (r) => this.onTranscript(r),
@@ -240,6 +240,14 @@ export class CallPipeline {
         onError: (e) => this.emitError("tts", e, false),
       }),
     ]);
+    if (sttResult.status === "rejected" || ttsResult.status === "rejected") {
+      // Do not leak the socket that did open.
+      if (sttResult.status === "fulfilled") await sttResult.value.close();
+      if (ttsResult.status === "fulfilled") await ttsResult.value.close();
+      throw sttResult.status === "rejected" ? sttResult.reason : (ttsResult as PromiseRejectedResult).reason;
+    }
+    const stt = sttResult.value;
+    const tts = ttsResult.value;
     if (this.mode === "stopped") {
       await Promise.all([stt.close(), tts.close()]);
       return;
