@@ -1,7 +1,7 @@
 /** The small pure pieces of the pipeline: base64, VAD, chunker, barge-in gate, turn-taking, call rules. */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { encodeSpeech, silence } from "../../sandbox/codec/speech-codec";
-import { realClock, type TranscriptResult } from "../providers/types";
+import { binaryToBytes, countNonSpace, indexAfterNonSpace, messageText, realClock, type TranscriptResult } from "../providers/types";
 import { EnergyVad, base64ToBytes, bytesToBase64 } from "./audio";
 import { isBackchannel, shouldBargeIn } from "./barge-in";
 import { CallRules } from "./call-rules";
@@ -17,6 +17,29 @@ describe("base64", () => {
       expect(b64).toBe(Buffer.from(bytes).toString("base64"));
       expect(base64ToBytes(b64)).toEqual(bytes);
     }
+  });
+});
+
+describe("WebSocket payloads", () => {
+  it("normalises ArrayBuffer, views, Node Buffers, fragment arrays and Blobs to bytes; text stays text", async () => {
+    const bytes = new Uint8Array([1, 2, 3]);
+    const norm = async (d: unknown) => {
+      const b = await binaryToBytes(d);
+      return b ? [...b] : null;
+    };
+    expect(await norm(bytes.buffer.slice(0))).toEqual([1, 2, 3]);
+    expect(await norm(new DataView(bytes.buffer.slice(0)))).toEqual([1, 2, 3]);
+    expect(await norm(Buffer.from(bytes))).toEqual([1, 2, 3]);
+    expect(await norm([Buffer.from([1]), Buffer.from([2, 3])])).toEqual([1, 2, 3]);
+    expect(await norm(new Blob([bytes]))).toEqual([1, 2, 3]);
+    expect(await binaryToBytes("text")).toBeNull();
+    expect(await messageText(new TextEncoder().encode('{"a":1}'))).toBe('{"a":1}');
+  });
+
+  it("maps alignment positions by non-whitespace characters", () => {
+    expect(countNonSpace("Hi there. ")).toBe(8);
+    expect("Hi there. ".slice(0, indexAfterNonSpace("Hi there. ", 2))).toBe("Hi");
+    expect("Hi there. ".slice(0, indexAfterNonSpace("Hi there. ", 3))).toBe("Hi t");
   });
 });
 
