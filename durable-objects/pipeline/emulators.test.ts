@@ -40,7 +40,50 @@ async function waitFor(pred: () => boolean, ms: number): Promise<void> {
   }
 }
 
+function makeCall() {
+  const providers = createProviders({
+    connectWebSocket: connectNodeWebSocket,
+    deepgram: { apiKey: "dg-test", baseUrl: deepgram.url, reconnectBackoffMs: 50 },
+    elevenlabs: { apiKey: "xi-test", voiceId: "pNInz6obpgDQGcFmaJgB", baseUrl: elevenlabs.url },
+    llm: { apiKey: "csk-test", baseUrl: cerebras.baseUrl, model: "gpt-oss-120b", reasoningEffort: "low" },
+    fallbackLlm: { apiKey: "sk-test", baseUrl: openai.baseUrl, model: "gpt-4o-mini" },
+  });
+  const events: PipelineEvent[] = [];
+  // eslint-disable-next-line prefer-const
+  let phone: FakePhone;
+  const pipeline = new CallPipeline({
+    providers,
+    send: (json) => phone.receive(json),
+    onEvent: (e) => events.push(e),
+    systemPrompt: "You are Brad, a friendly fitness coach calling to check in.",
+    greeting: { text: "Hey, it's Brad. Got a minute?" },
+  });
+  phone = new FakePhone({ deliver: (m) => pipeline.onTwilioMessage(m) });
+  const turns = (): TurnRecord[] => events.flatMap((e) => (e.type === "turn" ? [e.turn] : []));
+  return { pipeline, phone, events, turns };
+}
+
 describe("pipeline on the sandbox emulators", () => {
+  it("loses no caller words when Deepgram drops mid-utterance", async () => {
+    const { pipeline, phone, events, turns } = makeCall();
+    // The first Deepgram connection dies 2.8 s in: while the callee is talking.
+    deepgram.knobs.set({ closeAfterMs: 2800 });
+    try {
+      await pipeline.prepare();
+      deepgram.knobs.set({ closeAfterMs: null });
+      phone.start();
+      await waitFor(() => turns().length >= 1, 8000);
+      phone.say("I did a long run by the river this morning. ");
+      await waitFor(() => turns().some((t) => t.speaker === "caller"), 15_000);
+      expect(events.some((e) => e.type === "error" && e.where === "stt" && !e.fatal)).toBe(true);
+      expect(turns().find((t) => t.speaker === "caller")?.text.toLowerCase()).toBe("i did a long run by the river this morning.");
+    } finally {
+      phone.stopClock();
+      await pipeline.stop();
+    }
+  });
+
+
   it("greets, hears the callee, replies, and every vendor bills the call", async () => {
     const providers = createProviders({
       connectWebSocket: connectNodeWebSocket,

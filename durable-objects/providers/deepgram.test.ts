@@ -123,10 +123,42 @@ describe("DeepgramTranscriber", () => {
     }
     await server.waitForConnections(2);
     await eventually(() => server!.connections.reduce((n, c) => n + c.binary.length, 0) >= 40);
-    const received = server.connections.flatMap((c) => c.binary.map((b) => b[0]));
-    expect(received).toEqual(sent);
+    // Nothing was finalised on the first connection, so the second gets everything it had
+    // plus the gap: every frame arrives, in order, on the surviving connection.
+    const first = server.connections[0]!.binary.map((b) => b[0]);
+    const second = server.connections[1]!.binary.map((b) => b[0]);
+    expect(second).toEqual(sent);
+    expect(first).toEqual(sent.slice(0, first.length));
     expect(events).toEqual(["reconnecting:true", "reconnected"]);
     expect(server.connections[1]!.headers.authorization).toBe("Token k");
+    await session.close();
+  });
+
+  it("after a drop, replays only the audio no final result covered", async () => {
+    let dropped = false;
+    server = await startWsServer({
+      onMessage: (c, _data, isBinary) => {
+        if (!isBinary || dropped) return;
+        if (c.binary.length === 10) {
+          // Frames 0–5 (6 × 20 ms = 0.12 s) are finalised, then the connection dies.
+          c.socket.send(results("hello", { is_final: true, start: 0, duration: 0.12 }));
+          setTimeout(() => {
+            dropped = true;
+            c.socket.close(1011, "NET-0001");
+          }, 5);
+        }
+      },
+    });
+    const stt = new DeepgramTranscriber({ apiKey: "k", baseUrl: server.url, connectWebSocket: connectNodeWebSocket, reconnectBackoffMs: 10 });
+    const session = await stt.connect({ handlers: { onTranscript: () => undefined } });
+    for (let i = 0; i < 30; i++) {
+      session.sendAudio(new Uint8Array(160).fill(i));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await server.waitForConnections(2);
+    await eventually(() => (server!.connections[1]?.binary.length ?? 0) >= 24);
+    const second = server.connections[1]!.binary.map((b) => b[0]);
+    expect(second).toEqual(Array.from({ length: 24 }, (_, i) => i + 6));
     await session.close();
   });
 

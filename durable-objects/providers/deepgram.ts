@@ -4,8 +4,10 @@
  * - Auth: `Authorization: Token <key>`; μ-law 8 kHz mono is sent as binary frames untouched.
  * - Keepalive: `{"type":"KeepAlive"}` after `keepAliveMs` without audio (Deepgram closes at 10 s).
  * - Drops: on an unexpected close the session reconnects with backoff and buffers every byte
- *   sent meanwhile (up to `maxBufferMs`), then replays it in order, so no caller audio is lost.
- *   Stream timestamps restart at 0 on the new connection; the pipeline does not depend on them.
+ *   sent meanwhile (up to `maxBufferMs`). It also keeps the audio the dead connection had not
+ *   finalised yet (everything after the end of the last `is_final` result), so the replay on the
+ *   new connection is "unfinalised audio + the gap", in order: no caller words are lost and none
+ *   are finalised twice. Stream timestamps restart at 0 on the new connection.
  * - It does not interpret turns: results are handed to the pipeline as they arrive.
  */
 import {
@@ -88,6 +90,11 @@ class DeepgramSession implements TranscriberSession {
   /** Audio sent while disconnected, replayed on reconnect. */
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
+  /** Audio sent on the current connection that no `is_final` result covers yet. */
+  private retained: Uint8Array[] = [];
+  /** Connection byte offset of `retained[0]`. */
+  private retainedFrom = 0;
+  private retainedBytes = 0;
   private lastSendAt = 0;
   private keepAliveTimer: TimerHandle | null = null;
   private sentBytes = 0;
@@ -146,7 +153,9 @@ class DeepgramSession implements TranscriberSession {
     switch (m.type) {
       case "Results": {
         const r = parseResults(m);
-        if (r) this.handlers.onTranscript(r);
+        if (!r) break;
+        if (r.isFinal) this.release(Math.round((r.startMs + r.durationMs) * 8));
+        this.handlers.onTranscript(r);
         break;
       }
       case "UtteranceEnd":
@@ -169,7 +178,28 @@ class DeepgramSession implements TranscriberSession {
     }
     ws.send(bytes);
     this.sentBytes += bytes.length;
+    this.retain(bytes);
     this.lastSendAt = this.clock.now();
+  }
+
+  /** Keeps a reference (the pipeline never reuses sent buffers) until a final covers it. */
+  private retain(bytes: Uint8Array): void {
+    this.retained.push(bytes);
+    this.retainedBytes += bytes.length;
+    const maxBytes = (this.opts.maxBufferMs ?? 30_000) * 8;
+    while (this.retainedBytes > maxBytes && this.retained.length > 1) this.dropRetained();
+  }
+
+  /** Forgets retained audio that ends at or before connection byte offset `end`. */
+  private release(end: number): void {
+    while (this.retained.length > 0 && this.retainedFrom + (this.retained[0]?.length ?? 0) <= end) this.dropRetained();
+  }
+
+  private dropRetained(): void {
+    const first = this.retained.shift();
+    if (!first) return;
+    this.retainedFrom += first.length;
+    this.retainedBytes -= first.length;
   }
 
   private buffer(bytes: Uint8Array): void {
@@ -228,7 +258,11 @@ class DeepgramSession implements TranscriberSession {
         }
         this.attach(ws);
         this.reconnecting = false;
-        const replay = this.pending;
+        // Unfinalised audio of the dead connection, then the gap, on a fresh timeline.
+        const replay = [...this.retained, ...this.pending];
+        this.retained = [];
+        this.retainedFrom = 0;
+        this.retainedBytes = 0;
         this.pending = [];
         this.pendingBytes = 0;
         for (const chunk of replay) this.sendAudio(chunk);

@@ -131,7 +131,10 @@ export interface TranscriberHandlers {
 }
 
 export interface TranscriberSession {
-  /** Sends raw μ-law bytes (8 kHz mono). Buffered while reconnecting; never throws. */
+  /**
+   * Sends raw μ-law bytes (8 kHz mono). Buffered while reconnecting; never throws. The session
+   * may keep a reference until the audio is finalised (for replay after a drop): do not reuse the buffer.
+   */
   sendAudio(bytes: Uint8Array): void;
   /** Asks for the pending words now (Deepgram `Finalize`). */
   finalize(): void;
