@@ -84,6 +84,23 @@ describe("pipeline on the sandbox emulators", () => {
   });
 
 
+  it("finishes the greeting when the ElevenLabs socket drops mid-sentence", async () => {
+    const { pipeline, phone, events, turns } = makeCall();
+    elevenlabs.knobs.set({ closeAfterMs: 300 });
+    try {
+      await pipeline.prepare();
+      elevenlabs.knobs.set({ closeAfterMs: null });
+      phone.start();
+      await waitFor(() => turns().length >= 1, 8000);
+      expect(events.some((e) => e.type === "error" && e.where === "tts" && !e.fatal)).toBe(true);
+      expect(phone.heard).toBe("Hey, it's Brad. Got a minute? ");
+      expect(turns()[0]?.text).toBe("Hey, it's Brad. Got a minute?");
+    } finally {
+      phone.stopClock();
+      await pipeline.stop();
+    }
+  });
+
   it("greets, hears the callee, replies, and every vendor bills the call", async () => {
     const providers = createProviders({
       connectWebSocket: connectNodeWebSocket,

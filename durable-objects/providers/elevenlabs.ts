@@ -68,6 +68,8 @@ interface ContextState {
   flushedTo: number;
   /** Non-whitespace characters whose audio has arrived (from alignment). */
   charsReceived: number;
+  /** The last aligned character received was whitespace (it was voiced already). */
+  lastWasSpace: boolean;
   /** `close_context` sent. */
   closed: boolean;
   /** `closeContext` asked for; `close_context` goes out once the flushed audio is in. */
@@ -167,7 +169,12 @@ class ElevenLabsSession implements TtsSession {
       // `alignment` follows the text as sent; `normalizedAlignment` may spell numbers out.
       const alignment = parseAlignment(msg.alignment) ?? parseAlignment(msg.normalizedAlignment);
       if (ctx && ctx.final) return;
-      if (ctx && alignment) for (const ch of alignment.chars) if (ch.trim()) ctx.charsReceived++;
+      if (ctx && alignment) {
+        for (const ch of alignment.chars) {
+          if (ch.trim()) ctx.charsReceived++;
+          ctx.lastWasSpace = !ch.trim();
+        }
+      }
       this.handlers.onAudio(id, base64ToBytes(msg.audio), alignment);
       if (ctx && ctx.closing && !ctx.closed) this.drainOrWait(ctx);
     }
@@ -207,6 +214,7 @@ class ElevenLabsSession implements TtsSession {
       text: "",
       flushedTo: 0,
       charsReceived: 0,
+      lastWasSpace: false,
       closed: false,
       closing: false,
       drainTimer: null,
@@ -330,7 +338,7 @@ class ElevenLabsSession implements TtsSession {
         continue;
       }
       let from = indexAfterNonSpace(ctx.text, ctx.charsReceived);
-      while (from < ctx.text.length && /\s/.test(ctx.text[from] ?? "")) from++;
+      if (ctx.lastWasSpace) while (from < ctx.text.length && /\s/.test(ctx.text[from] ?? "")) from++;
       const unsent = ctx.text.slice(from);
       this.send(this.initPayload(ctx.id));
       if (unsent.trim()) this.send({ text: unsent, context_id: ctx.id });
@@ -339,6 +347,7 @@ class ElevenLabsSession implements TtsSession {
       ctx.text = unsent;
       ctx.flushedTo = Math.max(0, ctx.flushedTo - from);
       ctx.charsReceived = 0;
+      ctx.lastWasSpace = false;
       if (ctx.closing) this.drainOrWait(ctx);
     }
   }
