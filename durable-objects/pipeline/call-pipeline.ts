@@ -293,7 +293,7 @@ export class CallPipeline {
         this.opts.onDtmf?.(msg.dtmf.digit);
         return;
       case "stop":
-        void this.stop("caller-hangup");
+        void this.stop();
         return;
       case "connected":
         return;
@@ -301,13 +301,12 @@ export class CallPipeline {
   }
 
   /** Ends the call loop: records the persona turn in progress (heard part), closes vendor sockets. */
-  async stop(_reason: HangupReason | "ended" = "ended"): Promise<void> {
+  async stop(): Promise<void> {
     if (this.mode === "stopped") return;
     const cur = this.current;
-    if (cur && !cur.finished) this.interruptPersona(cur, false);
-    for (const t of this.queued) t.run?.abort();
-    this.queued.length = 0;
+    for (const t of this.queued.splice(0)) t.run?.abort();
     this.mode = "stopped";
+    if (cur && !cur.finished) this.interruptPersona(cur, false);
     this.speculative?.abort();
     this.speculative = null;
     this.clearStableTimer();
@@ -361,9 +360,9 @@ export class CallPipeline {
     if (this.mode === "stopped" || this.mode === "voicemail" || !this.rules.takeEnd()) return;
     this.mode = "ending";
     this.abortSpeculation();
+    for (const t of this.queued.splice(0)) t.run?.abort();
     const cur = this.current;
     if (cur && !cur.finished) this.interruptPersona(cur, true);
-    for (const t of this.queued.splice(0)) t.run?.abort();
     this.beginPersonaTurn({
       kind: "goodbye",
       scriptedText: this.rules.goodbyeText,
@@ -378,9 +377,9 @@ export class CallPipeline {
     this.mode = "voicemail";
     this.emit({ type: "voicemail", source, at: this.clock.now() });
     this.abortSpeculation();
+    for (const t of this.queued.splice(0)) t.run?.abort();
     const cur = this.current;
     if (cur && !cur.finished) this.interruptPersona(cur, true);
-    for (const t of this.queued.splice(0)) t.run?.abort();
     this.greetingPrepared = true;
     // Speak after the greeting (caller side) goes quiet, so the message lands after the beep.
     if (this.vad.speaking) this.pendingVoicemailMessage = true;
