@@ -267,6 +267,37 @@ describe("CallPipeline", () => {
     await c.pipeline.stop();
   });
 
+  it("cuts a reply at the duration limit (clear), says goodbye, and queues the warning behind a reply", async () => {
+    const c = setup({
+      tokenMs: 40,
+      config: { speculation: false, rules: { maxDurationMs: 9000, warningBeforeMs: 4000, warningText: "Heads up.", goodbyeText: "Bye now!" } },
+    });
+    await begin(c);
+    await advance(2000);
+    // The long story starts ~3.5 s in: the warning (5 s) waits behind it, the limit (9 s) cuts it.
+    c.phone.say("Tell me a long story. ");
+    await until(() => c.events.some((e) => e.type === "hangup-request"), 20_000);
+    const kinds = c.persona().map((t) => [t.kind, t.interrupted]);
+    expect(kinds).toEqual([["greeting", false], ["reply", true], ["goodbye", false]]);
+    expect(c.phone.clears).toBe(1);
+    expect(c.phone.heard).toContain("Bye now!");
+    expect(c.phone.heard).not.toContain("Heads up.");
+    await c.pipeline.stop();
+  });
+
+  it("switches to voicemail when an async AMD result arrives after the stream started", async () => {
+    const c = setup({ config: { rules: { voicemailMessage: "Brad here, later!" } } });
+    await c.pipeline.prepare();
+    c.phone.start();
+    await advance(300);
+    c.pipeline.onAnsweredBy("machine_end_beep");
+    await until(() => c.events.some((e) => e.type === "hangup-request"));
+    expect(c.events.find((e) => e.type === "voicemail")).toMatchObject({ source: "amd" });
+    expect(c.phone.heard).toContain("Brad here, later!");
+    expect(c.events.find((e) => e.type === "hangup-request")).toMatchObject({ reason: "voicemail" });
+    await c.pipeline.stop();
+  });
+
   it("leaves a voicemail when Twilio AMD says machine, without the greeting", async () => {
     const c = setup({ customParameters: { AnsweredBy: "machine_end_beep" }, config: { rules: { voicemailMessage: "Hi, Brad here. Call me back!" } } });
     await c.pipeline.prepare();

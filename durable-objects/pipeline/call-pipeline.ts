@@ -300,6 +300,14 @@ export class CallPipeline {
     }
   }
 
+  /**
+   * Twilio's answering-machine detection result when it arrives after the stream started
+   * (async AMD callback): `machine_*`/`fax` switches the call to leaving a voicemail.
+   */
+  onAnsweredBy(answeredBy: string): void {
+    if (this.mode === "live" && this.callerTurns === 0 && this.rules.isMachine(answeredBy)) this.enterVoicemail("amd");
+  }
+
   /** Ends the call loop: records the persona turn in progress (heard part), closes vendor sockets. */
   async stop(): Promise<void> {
     if (this.mode === "stopped") return;
