@@ -383,6 +383,10 @@ describe("CallPipeline", () => {
     expect(turn.latency?.speculative).toBe("miss");
     expect(turn.text).toBe(REPLIES["i want to go to the beach tomorrow"]);
     expect(c.phone.heard).not.toContain("Sure thing");
+    // The discarded request is still accounted for (estimated: it never reached its usage chunk).
+    const llmUsage = c.events.flatMap((e) => (e.type === "usage" && e.usage.kind === "llm" ? [e.usage] : []));
+    expect(llmUsage.filter((u) => u.speculative && u.estimated)).toHaveLength(1);
+    expect(llmUsage.filter((u) => !u.estimated)).toHaveLength(1);
     await c.pipeline.stop();
   });
 

@@ -66,6 +66,8 @@ export type UsageRecord =
       promptTokens: number;
       completionTokens: number;
       speculative: boolean;
+      /** Counted locally (≈ chars/4 prompt, one token per delta): the request was aborted or broke before its usage chunk. */
+      estimated: boolean;
     }
   | { kind: "tts"; provider: ProviderName; characters: number };
 

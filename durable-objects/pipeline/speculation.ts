@@ -119,6 +119,8 @@ export class LlmRun {
     this.controller.signal.addEventListener("abort", onOuterAbort, { once: true });
     let slow = false;
     let gotToken = false;
+    let usageSeen = false;
+    let deltas = 0;
     const timer = clock.setTimeout(() => {
       if (!gotToken) {
         slow = true;
@@ -136,8 +138,10 @@ export class LlmRun {
             this.provider = model.provider;
           }
           this.chunks.push(d.text);
+          deltas++;
           this.notify();
         } else if (d.type === "usage") {
+          usageSeen = true;
           this.opts.onUsage({
             kind: "llm",
             provider: d.provider,
@@ -145,12 +149,15 @@ export class LlmRun {
             promptTokens: d.promptTokens,
             completionTokens: d.completionTokens,
             speculative: this.speculative,
+            estimated: false,
           });
         }
       }
       if (!gotToken) return new ProviderError(model.provider, "empty reply", { retryable: true });
       return "ok";
     } catch (err) {
+      // A request refused with an HTTP status was never processed: nothing to bill.
+      if (err instanceof ProviderError && err.status !== undefined) usageSeen = true;
       if (this.aborted) return "ok";
       if (gotToken) {
         this.error = err instanceof Error ? err : new Error(String(err));
@@ -163,6 +170,19 @@ export class LlmRun {
     } finally {
       clock.clearTimeout(timer);
       this.controller.signal.removeEventListener("abort", onOuterAbort);
+      // Aborted/broken requests still cost their prompt (and whatever was generated): estimate it.
+      if (!usageSeen) {
+        const promptChars = this.opts.messages.reduce((n, m) => n + m.content.length, 0);
+        this.opts.onUsage({
+          kind: "llm",
+          provider: model.provider,
+          model: model.model,
+          promptTokens: Math.ceil(promptChars / 4),
+          completionTokens: deltas,
+          speculative: this.speculative,
+          estimated: true,
+        });
+      }
     }
   }
 }
