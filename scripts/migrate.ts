@@ -129,6 +129,8 @@ async function main(): Promise<void> {
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   main().catch((err: unknown) => {
     let message = err instanceof Error ? err.message : String(err);
+    const cause = err instanceof Error ? err.cause : undefined;
+    if (cause instanceof Error) message += ` (${cause.message})`;
     // the driver quotes a malformed connection string in its error: never print it
     const secret = process.env.DATABASE_URL;
     if (secret) message = message.split(secret).join("[DATABASE_URL]");
