@@ -178,9 +178,21 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   let sandbox: Sandbox | undefined;
   let child: ChildProcess | undefined;
 
+  // If this process exits without close(), the detached wrangler group must not outlive it.
+  const killOnExit = (): void => {
+    if (child?.pid !== undefined && child.exitCode === null) {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  };
+
   const cleanup = async (): Promise<void> => {
     const running = child;
     child = undefined;
+    process.off("exit", killOnExit);
     if (running) await stopProcessGroup(running);
     await sandbox?.close();
     sandbox = undefined;
@@ -248,6 +260,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         FORCE_COLOR: "0",
       },
     });
+    process.once("exit", killOnExit);
     const onData = (chunk: Buffer): void => {
       for (const raw of chunk.toString("utf8").split("\n")) {
         if (!raw.trim()) continue;
