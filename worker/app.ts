@@ -14,6 +14,7 @@ import { auth } from "./routes/auth";
 import { contacts } from "./routes/contacts";
 import { meta } from "./routes/meta";
 import { personas } from "./routes/personas";
+import { schedules } from "./routes/schedules";
 import { user } from "./routes/user";
 import type { AppEnv } from "./types";
 import { OkResponse } from "../contracts/common";
@@ -46,6 +47,8 @@ const routes = app
   .route("/api/user", user)
   .route("/api/personas", personas)
   .route("/api/contacts", contacts)
+  // before any /api/calls/:id route, so "schedule" is never taken for an id
+  .route("/api/calls/schedule", schedules)
   .route("/api", meta);
 
 /** The chained route types, for Hono's `hc` client. */
