@@ -289,7 +289,7 @@ export interface CronResult {
   missed: number;
 }
 
-interface RawRow {
+type RawRow = {
   id: string;
   user_id: string;
   persona_id: string;
@@ -303,14 +303,21 @@ interface RawRow {
   attempts: number;
   max_attempts: number;
   series_id: string | null;
-}
+};
 
 const asDate = (v: string | Date) => (v instanceof Date ? v : new Date(v));
 
-/** Insert the next occurrence of a recurring row (no-op for one-offs or when it already exists). */
-async function createNextOccurrence(db: Db, r: RawRow): Promise<void> {
+/**
+ * Insert the next occurrence of a recurring row after `after` (default: the row's own time) —
+ * a no-op for one-offs or when that occurrence already exists.
+ */
+async function createNextOccurrence(db: Db, r: RawRow, after?: Date): Promise<void> {
   if (r.recurrence === "once") return;
-  const next = nextOccurrence({ recurrence: r.recurrence, localTime: r.local_time, timezone: r.timezone, weekday: r.weekday }, asDate(r.scheduled_for));
+  const from = asDate(r.scheduled_for);
+  const next = nextOccurrence(
+    { recurrence: r.recurrence, localTime: r.local_time, timezone: r.timezone, weekday: r.weekday },
+    after && after > from ? after : from,
+  );
   if (!next) return;
   await db
     .insert(scheduledCalls)
@@ -400,9 +407,11 @@ export async function runDueSchedules(deps: CronDeps): Promise<CronResult> {
   const started = Date.now();
   const result: CronResult = { claimed: 0, placed: 0, retried: 0, failed: 0, missed: 0 };
 
-  const missed = await markMissed(db, clock(), deps.lateAfterMs ?? LATE_AFTER_MS);
+  const missedAt = clock();
+  const missed = await markMissed(db, missedAt, deps.lateAfterMs ?? LATE_AFTER_MS);
   result.missed = missed.length;
-  for (const r of missed) await createNextOccurrence(db, r);
+  // A missed series resumes at its next time after now (no burst of stale occurrences).
+  for (const r of missed) await createNextOccurrence(db, r, missedAt);
   if (missed.length) logger.warn("scheduled calls missed", { count: missed.length });
 
   while (Date.now() - started < (deps.budgetMs ?? 45_000)) {
