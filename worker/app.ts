@@ -10,12 +10,15 @@ import { log } from "./log";
 import { readAuth } from "./middleware/auth";
 import { bindServices, requestContext, requireJsonBody } from "./middleware/request";
 import { describeRoute } from "./openapi";
+import { admin } from "./routes/admin";
 import { auth } from "./routes/auth";
 import { contacts } from "./routes/contacts";
+import { mcp } from "./routes/mcp";
 import { meta } from "./routes/meta";
 import { personas } from "./routes/personas";
 import { schedules } from "./routes/schedules";
 import { user } from "./routes/user";
+import { workos } from "./routes/workos";
 import type { AppEnv } from "./types";
 import { OkResponse } from "../contracts/common";
 
@@ -49,7 +52,12 @@ const routes = app
   .route("/api/contacts", contacts)
   // before any /api/calls/:id route, so "schedule" is never taken for an id
   .route("/api/calls/schedule", schedules)
+  .route("/api/admin", admin)
   .route("/api", meta);
+
+// Outside /api: the MCP endpoint (admin bearer token) and the WorkOS sign-in redirects.
+app.route("/mcp", mcp);
+app.route("/auth/workos", workos);
 
 /** The chained route types, for Hono's `hc` client. */
 export type AppType = typeof routes;
