@@ -32,6 +32,8 @@ export interface StackOptions {
   log?: (line: string) => void;
   /** How long to wait for `/health`. @default 180_000 */
   startTimeoutMs?: number;
+  /** Extra Worker bindings passed as `--var` after the sandbox's (e.g. `PIPELINE_CONFIG_JSON` for the benchmark). */
+  vars?: Record<string, string>;
 }
 
 export interface Stack {
@@ -244,7 +246,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       join(dataDir, "wrangler"),
       "--show-interactive-dev-session=false",
       "--live-reload=false",
-      ...Object.entries(env).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+      ...Object.entries({ ...env, ...opts.vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ];
     const output: string[] = [];
     let exitInfo: string | undefined;

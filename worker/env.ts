@@ -39,7 +39,38 @@ const EnvSchema = z.object({
   STRIPE_WEBHOOK_SECRET: optionalSecret,
   WORKOS_API_KEY: optionalSecret,
   WORKOS_CLIENT_ID: optionalSecret,
+  /** Optional JSON object of call-pipeline overrides (benchmarks flip `speculation`); empty = defaults. */
+  PIPELINE_CONFIG_JSON: z.string().default(""),
 });
+
+/** The `PipelineConfig` keys a deployment (or `npm run bench`) may override; a subset of durable-objects/pipeline's config. */
+const PipelineOverridesSchema = z
+  .object({
+    speculation: z.boolean(),
+    speculationStableMs: z.number().int().min(0).max(10_000),
+    leadMs: z.number().int().min(20).max(10_000),
+    tickMs: z.number().int().min(5).max(1_000),
+    turnTimeoutMs: z.number().int().min(100).max(60_000),
+    finalizeOnVadStop: z.boolean(),
+    firstTokenTimeoutMs: z.number().int().min(100).max(60_000),
+  })
+  .partial()
+  .strict();
+
+export type PipelineOverrides = z.infer<typeof PipelineOverridesSchema>;
+
+function parsePipelineOverrides(json: string): PipelineOverrides | string {
+  if (json.trim() === "") return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    return "PIPELINE_CONFIG_JSON: not valid JSON";
+  }
+  const parsed = PipelineOverridesSchema.safeParse(raw);
+  if (!parsed.success) return `PIPELINE_CONFIG_JSON: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"} ${i.message}`).join(", ")}`;
+  return parsed.data;
+}
 
 /** Typed configuration derived from the bindings. */
 export interface Config {
@@ -74,6 +105,8 @@ export interface Config {
     workosApiKey: string;
     workosClientId: string;
   };
+  /** Call-pipeline overrides from `PIPELINE_CONFIG_JSON` (spread over the pipeline defaults by the CallSession). */
+  pipeline: PipelineOverrides;
 }
 
 /** Thrown when bindings are missing or malformed; the message names the fields, never their values. */
@@ -93,6 +126,8 @@ export function parseEnv(env: Env): Config {
     throw new ConfigError(`Invalid Worker configuration — ${fields.join("; ")}`);
   }
   const e = parsed.data;
+  const pipeline = parsePipelineOverrides(e.PIPELINE_CONFIG_JSON);
+  if (typeof pipeline === "string") throw new ConfigError(`Invalid Worker configuration — ${pipeline}`);
   const config: Config = {
     appEnv: e.APP_ENV,
     isLocal: e.APP_ENV === "local",
@@ -129,6 +164,7 @@ export function parseEnv(env: Env): Config {
       workosApiKey: e.WORKOS_API_KEY,
       workosClientId: e.WORKOS_CLIENT_ID,
     },
+    pipeline,
   };
   Object.freeze(config);
   cache.set(env, config);
