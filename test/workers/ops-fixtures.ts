@@ -66,7 +66,7 @@ export async function seedFinishedCall(opts: { phone?: string; startedAt?: Date 
     { callId, eventKey: "budget:80", at: at(80), type: "budget.warning", service: "platform", message: "80% of the call budget used" },
     { callId, eventKey: "stream:stop", at: at(98), type: "stream.stop", service: "twilio", message: "media stream stopped" },
     { callId, eventKey: "status:completed", at: at(99), type: "status", service: "twilio", message: "completed" },
-    { callId, eventKey: "cost:total", at: at(99), type: "cost.total", service: "platform", message: "cost total $0.4123" },
+    { callId, eventKey: "cost:total", at: at(99.5), type: "cost.total", service: "platform", message: "cost total $0.4123" },
   ]);
   const latency = (final: number, llm: number, tts: number, sent: number, heard: number, extra: Record<string, boolean> = {}) => ({
     endOfSpeechToFinalMs: final,
