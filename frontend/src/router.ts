@@ -45,6 +45,7 @@ export const routes: RouteRecordRaw[] = [
     component: () => import("./pages/ContactsPage.vue"),
     meta: { title: "Contacts", requiresAuth: true, layout: "app", nav: { label: "Contacts", icon: "users", order: 20 } },
   },
+  { path: "/calls/:id", name: "call-live", component: () => import("./pages/LiveCallPage.vue"), meta: { title: "Live call", requiresAuth: true, layout: "app" } },
   { path: "/profile", name: "profile", component: () => import("./pages/ProfilePage.vue"), meta: { title: "Profile", requiresAuth: true, layout: "app" } },
   { path: "/:pathMatch(.*)*", name: "not-found", component: () => import("./pages/NotFoundPage.vue"), meta: { title: "Page not found", layout: "marketing" } },
 ];
