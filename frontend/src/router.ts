@@ -30,6 +30,15 @@ export const routes: RouteRecordRaw[] = [
   { path: "/", name: "landing", component: () => import("./pages/LandingPage.vue"), meta: { title: "Your AI persona calls you back", layout: "marketing" } },
   { path: "/login", name: "login", component: () => import("./pages/LoginPage.vue"), meta: { title: "Sign in", guestOnly: true, layout: "bare" } },
   { path: "/register", name: "register", component: () => import("./pages/RegisterPage.vue"), meta: { title: "Create your account", guestOnly: true, layout: "bare" } },
+  { path: "/signin/workos", name: "signin-workos", component: () => import("./pages/WorkosCallbackPage.vue"), meta: { title: "Signing in", layout: "bare" } },
+  {
+    path: "/admin/calls",
+    name: "admin-calls",
+    component: () => import("./pages/admin/AdminCallsPage.vue"),
+    meta: { title: "Calls (admin)", requiresAuth: true, adminOnly: true, layout: "app", nav: { label: "Admin", icon: "shield", order: 90 } },
+  },
+  { path: "/admin/calls/:id", name: "admin-call", component: () => import("./pages/admin/AdminCallPage.vue"), meta: { title: "Call timeline (admin)", requiresAuth: true, adminOnly: true, layout: "app" } },
+  { path: "/admin/reconciliation", name: "admin-reconciliation", component: () => import("./pages/admin/AdminReconciliationPage.vue"), meta: { title: "Reconciliation (admin)", requiresAuth: true, adminOnly: true, layout: "app" } },
   {
     path: "/personas",
     name: "personas",

@@ -97,6 +97,20 @@ export const useAuthStore = defineStore("auth", () => {
     return pending;
   }
 
+  /** Adopts a session token issued by single sign-on (WorkOS callback); false when it does not work. */
+  async function signInWithToken(newToken: string): Promise<boolean> {
+    token.value = newToken;
+    user.value = null;
+    writeToken(newToken);
+    try {
+      await fetchMe();
+      return true;
+    } catch {
+      clearSession();
+      return false;
+    }
+  }
+
   /** Updates name / phone / time zone. */
   async function updateProfile(input: ProfileInput): Promise<User> {
     const res = await api.put<{ user: User }>("/api/user/profile", input);
@@ -104,5 +118,5 @@ export const useAuthStore = defineStore("auth", () => {
     return res.user;
   }
 
-  return { token, user, isAuthenticated, isAdmin, register, login, logout, fetchMe, ensureUser, updateProfile, clearSession };
+  return { token, user, isAuthenticated, isAdmin, register, login, logout, signInWithToken, fetchMe, ensureUser, updateProfile, clearSession };
 });
