@@ -4,7 +4,7 @@
  * fixed 20 ms (160-byte) frames. No Web Audio here, so it runs in unit tests as is.
  */
 export { decodeMulaw, encodeMulaw, mulawToLinear, MULAW_SILENCE } from "../../../sandbox/codec/mulaw";
-export { encodeSpeech, SpeechDecoder, FRAME_BYTES, FRAME_MS, SAMPLE_RATE } from "../../../sandbox/codec/speech-codec";
+export { decodeSpeech, encodeSpeech, SpeechDecoder, FRAME_BYTES, FRAME_MS, SAMPLE_RATE } from "../../../sandbox/codec/speech-codec";
 import { MULAW_SILENCE } from "../../../sandbox/codec/mulaw";
 import { FRAME_BYTES } from "../../../sandbox/codec/speech-codec";
 
