@@ -131,3 +131,21 @@ export const LiveEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("ended"), status: CallStatus, reason: CallEndReason.nullable(), durationS: z.number().nullable() }),
 ]);
 export type LiveEvent = z.infer<typeof LiveEvent>;
+
+/** `POST /api/user/phone/verify` response. */
+export const StartPhoneVerificationResponse = z.object({
+  status: z.enum(["pending", "already_verified"]),
+  phoneMasked: z.string(),
+  expiresAt: IsoDate.nullable(),
+});
+/** `POST /api/user/phone/verify/check` response. */
+export const CheckPhoneVerificationResponse = z.object({ verified: z.literal(true) });
+
+/**
+ * `POST /api/calls/:id/ticket` → a short-lived ticket for the URLs browsers cannot add headers to:
+ * purpose "browser" (single use) opens the browser call socket `GET /api/calls/:id/browser?ticket=`
+ * (it speaks the Twilio Media Streams JSON protocol: connected/start/media/mark/stop in,
+ * media/mark/clear out); purpose "events" lets an `EventSource` open `GET /api/calls/:id/events?ticket=`.
+ */
+export const CallTicketRequest = z.object({ purpose: z.enum(["browser", "events"]).default("browser") });
+export const CallTicketResponse = z.object({ ticket: z.string(), url: z.string(), expiresAt: IsoDate });

@@ -12,10 +12,14 @@ import { bindServices, requestContext, requireJsonBody } from "./middleware/requ
 import { describeRoute } from "./openapi";
 import { admin } from "./routes/admin";
 import { auth } from "./routes/auth";
+import { callsRoutes } from "./routes/calls";
 import { contacts } from "./routes/contacts";
 import { mcp } from "./routes/mcp";
+import { memoriesRoutes } from "./routes/memories";
 import { meta } from "./routes/meta";
 import { personas } from "./routes/personas";
+import { phone } from "./routes/phone";
+import { twilio } from "./routes/twilio";
 import { schedules } from "./routes/schedules";
 import { user } from "./routes/user";
 import { workos } from "./routes/workos";
@@ -47,13 +51,18 @@ app.use("/api/*", readAuth);
 
 const routes = app
   .route("/api/auth", auth)
+  .route("/api/user/phone", phone)
   .route("/api/user", user)
   .route("/api/personas", personas)
+  .route("/api/personas", memoriesRoutes)
   .route("/api/contacts", contacts)
   // before any /api/calls/:id route, so "schedule" is never taken for an id
   .route("/api/calls/schedule", schedules)
+  .route("/api/calls", callsRoutes)
   .route("/api/admin", admin)
   .route("/api", meta);
+
+app.route("/twilio", twilio);
 
 // Outside /api: the MCP endpoint (admin bearer token) and the WorkOS sign-in redirects.
 app.route("/mcp", mcp);
