@@ -87,13 +87,12 @@ describe("CallMeNow", () => {
   it("verifies an unverified phone (code by text) and then places the call", async () => {
     let verified = false;
     const { wrapper, calls, router: r } = await setup(makeUser({ phone: null, phoneVerified: false }), (c) => {
-      if (c.url === "/api/user/phone/verify") return jsonResponse({ status: "pending" });
+      if (c.url === "/api/user/phone/verify") return jsonResponse({ status: "pending", phoneMasked: "•••••••0100", expiresAt: null });
       if (c.url === "/api/user/phone/verify/check") {
         verified = (c.body as { code: string }).code === "123456";
-        return verified
-          ? jsonResponse({ user: makeUser({ phone: "+15555550100", phoneVerified: true }) })
-          : jsonResponse({ error: { code: "validation_failed", message: "That code is not right." } }, 422);
+        return verified ? jsonResponse({ verified: true }) : jsonResponse({ error: { code: "validation_failed", message: "That code is not right." } }, 422);
       }
+      if (c.url === "/api/auth/me") return jsonResponse({ user: makeUser({ phone: "+15555550100", phoneVerified: verified }) });
       if (c.url === "/api/calls") return jsonResponse(callBody("phone"), 201);
       if (c.url === "/api/client-config") return jsonResponse({ sandbox: { phonePageUrl: "http://127.0.0.1:8791/phone" } });
       return jsonResponse({ error: { code: "not_found", message: "no" } }, 404);

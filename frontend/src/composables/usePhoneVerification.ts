@@ -66,8 +66,13 @@ export function usePhoneVerification(options: { resendAfterS?: number } = {}): P
     }
     busy.value = true;
     try {
-      await api.post<unknown>("/api/user/phone/verify", { phone });
+      const res = await api.post<{ status?: string } | undefined>("/api/user/phone/verify", { phone });
       sentTo.value = phone;
+      if (res?.status === "already_verified") {
+        await auth.fetchMe().catch(() => null);
+        step.value = "verified";
+        return true;
+      }
       step.value = "enter_code";
       startCooldown();
       if (auth.user && auth.user.phone !== phone) auth.user = { ...auth.user, phone, phoneVerified: false };
@@ -89,7 +94,7 @@ export function usePhoneVerification(options: { resendAfterS?: number } = {}): P
     }
     busy.value = true;
     try {
-      const res = await api.post<{ user?: User } | undefined>("/api/user/phone/verify/check", { code });
+      const res = await api.post<{ user?: User; verified?: boolean } | undefined>("/api/user/phone/verify/check", { code });
       if (res?.user) auth.user = res.user;
       else await auth.fetchMe();
       if (auth.user && !auth.user.phoneVerified) {

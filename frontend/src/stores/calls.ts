@@ -15,11 +15,12 @@ export interface PlaceCallInput {
   transport: "phone" | "browser";
 }
 
-/** Where a browser call's media socket connects. */
+/** Where a browser call's media socket connects (`POST /api/calls/:id/ticket`, single use, short-lived). */
 export interface BrowserSocketTicket {
   ticket: string;
-  /** Absolute or same-origin path of the socket; defaults to the calls route. */
+  /** The socket URL with the ticket; defaults to the calls route on this origin. */
   url?: string;
+  expiresAt?: string;
 }
 
 /** Keyless settings the Worker exposes (`GET /api/client-config`). */
@@ -70,7 +71,7 @@ export const useCallsStore = defineStore("calls", () => {
 
   /** A short-lived single-use ticket for the browser call's media socket. */
   async function browserTicket(id: string): Promise<BrowserSocketTicket> {
-    return api.post<BrowserSocketTicket>(`/api/calls/${encodeURIComponent(id)}/browser-ticket`);
+    return api.post<BrowserSocketTicket>(`/api/calls/${encodeURIComponent(id)}/ticket`, { purpose: "browser" });
   }
 
   /** Keyless settings (cached); `{ sandbox: null }` when the API doesn't say. */
