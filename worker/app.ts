@@ -15,6 +15,7 @@ import { auth } from "./routes/auth";
 import { callsRoutes } from "./routes/calls";
 import { contacts } from "./routes/contacts";
 import { mcp } from "./routes/mcp";
+import { memoriesRoutes } from "./routes/memories";
 import { meta } from "./routes/meta";
 import { personas } from "./routes/personas";
 import { phone } from "./routes/phone";
@@ -53,6 +54,7 @@ const routes = app
   .route("/api/user/phone", phone)
   .route("/api/user", user)
   .route("/api/personas", personas)
+  .route("/api/personas", memoriesRoutes)
   .route("/api/contacts", contacts)
   // before any /api/calls/:id route, so "schedule" is never taken for an id
   .route("/api/calls/schedule", schedules)

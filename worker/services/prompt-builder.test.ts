@@ -47,3 +47,34 @@ describe("composePrompt", () => {
     expect(none.prompt).not.toContain("What you know");
   });
 });
+
+describe("forgotten facts", () => {
+  it("summaries restating a deleted fact are left out; unrelated ones stay", () => {
+    const out = composePrompt({
+      personaPrompt: "You are Brad.",
+      facts: [],
+      summaries: [
+        { id: "a", content: "Talked about miles, training, boston marathon.", at: new Date("2026-11-20T00:00:00Z") },
+        { id: "b", content: "Talked about the new job at the hospital.", at: new Date("2026-11-19T00:00:00Z") },
+      ],
+      forgotten: ["Training for the Boston marathon"],
+      maxMemoryTokens: 500,
+    });
+    expect(out.summaryIds).toEqual(["b"]);
+    expect(out.prompt).not.toMatch(/marathon/i);
+  });
+
+  it("equally important facts: goals and events come before job and preferences", () => {
+    const out = composePrompt({
+      personaPrompt: "You are Brad.",
+      facts: [
+        { ...fact("j", "Works as a nurse"), category: "job" },
+        { ...fact("g", "Training for the Boston marathon"), category: "goals" },
+        { ...fact("p", "Loves pizza"), category: "preferences" },
+      ],
+      summaries: [],
+      maxMemoryTokens: 500,
+    });
+    expect(out.factIds).toEqual(["g", "j", "p"]);
+  });
+});

@@ -33,6 +33,8 @@ export interface PromptInput {
   summaries: PromptSummary[];
   /** Budget for the memory sections (facts + summaries), in tokens. */
   maxMemoryTokens: number;
+  /** Contents of deleted facts: summaries restating one are left out. */
+  forgotten?: string[];
   /** Mention the past-call search tool. @default true */
   mentionSearchTool?: boolean;
 }
@@ -56,9 +58,33 @@ export function estimateTokens(text: string): number {
 
 export const SEARCH_TOOL_NAME = "search_past_calls";
 
-/** Most relevant first: importance, then most recently confirmed. */
+/** Category order among equally important facts: what is going on in their life now first. */
+const CATEGORY_RANK: Record<string, number> = { goals: 0, events: 1, family: 2, job: 3, preferences: 4, inside_jokes: 5, other: 6 };
+
+/** Most relevant first: importance, then category (goals, events, family, job…), then most recently confirmed. */
 export function rankFacts(facts: PromptFact[]): PromptFact[] {
-  return [...facts].sort((a, b) => b.importance - a.importance || b.updatedAt.getTime() - a.updatedAt.getTime() || a.id.localeCompare(b.id));
+  const cat = (f: PromptFact) => CATEGORY_RANK[f.category] ?? 7;
+  return [...facts].sort(
+    (a, b) => b.importance - a.importance || cat(a) - cat(b) || b.updatedAt.getTime() - a.updatedAt.getTime() || a.id.localeCompare(b.id),
+  );
+}
+
+const STOPWORDS = new Set(["that", "this", "with", "from", "they", "their", "them", "have", "has", "about", "into", "been", "were", "will", "what", "when", "your", "user", "likes", "loves", "wants"]);
+
+function keywords(text: string): string[] {
+  return [...new Set((text.toLowerCase().match(/[\p{L}\p{N}]{4,}/gu) ?? []).filter((w) => !STOPWORDS.has(w)))];
+}
+
+/**
+ * True when `summary` restates a forgotten fact (most of the fact's keywords, at least two, appear
+ * in it), so a deleted fact cannot come back through a call summary.
+ */
+export function mentionsFact(summary: string, fact: string): boolean {
+  const words = keywords(fact);
+  if (words.length === 0) return false;
+  const inSummary = new Set(keywords(summary));
+  const hits = words.filter((w) => inSummary.has(w)).length;
+  return hits >= Math.min(2, words.length) && hits / words.length >= 0.6;
 }
 
 function dateLabel(at: Date, timeZone: string): string {
@@ -99,7 +125,8 @@ export function composePrompt(input: PromptInput): ComposedPrompt {
   const summaryLines: string[] = [];
   const summaryIds: string[] = [];
   const summariesHeading = `Your recent calls with ${who}:`;
-  const recent = [...input.summaries].sort((a, b) => b.at.getTime() - a.at.getTime());
+  const forgotten = input.forgotten ?? [];
+  const recent = [...input.summaries].filter((s) => !forgotten.some((f) => mentionsFact(s.content, f))).sort((a, b) => b.at.getTime() - a.at.getTime());
   if (recent.length > 0 && take(summariesHeading)) {
     for (const s of recent) {
       const line = `- ${dateLabel(s.at, input.timezone ?? "UTC")}: ${oneLine(s.content)}`;
