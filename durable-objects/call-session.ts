@@ -16,6 +16,7 @@ import { callTurns, calls } from "../worker/db/schema";
 import { parseEnv, type Config } from "../worker/env";
 import { createLogger, type Logger } from "../worker/log";
 import { finalizeCall, recordEndReason, type CallOutcome } from "../worker/services/call-finalize";
+import { memoryChatModel } from "../worker/services/memory-extraction";
 import { recordEvents } from "../worker/services/timeline";
 import { hangupCall } from "../worker/services/twilio-rest";
 import { CallStore, INITIAL_STATE, toCallTurn, type CallSetup, type CallState, type StoredEvent } from "./call-store";
@@ -451,7 +452,8 @@ export class CallSession extends DurableObject<Env> {
     } catch (err) {
       this.log.warn("transcript write failed", { err });
     }
-    const finalized = await finalizeCall({ db: this.db, log: this.log }, setup.callId, {
+    const memory = { llm: memoryChatModel(this.config), defer: (work: Promise<unknown>) => this.ctx.waitUntil(work) };
+    const finalized = await finalizeCall({ db: this.db, log: this.log, memory }, setup.callId, {
       ...outcome,
       status,
       ...(endReason ? { endReason } : {}),

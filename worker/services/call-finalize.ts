@@ -12,11 +12,16 @@ import type { CallEndReason, CallStatus } from "../../contracts/calls";
 import type { Db } from "../db/client";
 import { calls, userPersonaRelationships } from "../db/schema";
 import type { Logger } from "../log";
+import type { ChatModel } from "../../durable-objects/providers/types";
+import { processCallMemory } from "./memory-extraction";
+import { recordScheduledCallOutcome } from "./schedules";
 import { recordEvent } from "./timeline";
 
 export interface FinalizeDeps {
   db: Db;
   log?: Logger;
+  /** Post-call memory (summary + facts) with this LLM; `defer` runs it in the background (waitUntil). */
+  memory?: { llm: ChatModel; defer?: (work: Promise<unknown>) => void };
 }
 
 export interface CallOutcome {
@@ -90,6 +95,16 @@ export async function finalizeCall(deps: FinalizeDeps, callId: string, outcome: 
   }
 
   // Money and memory hooks are added here by their owners (plain awaited calls, each guarded).
+  if (call.scheduledCallId) {
+    await recordScheduledCallOutcome(db, call.id).catch((err: unknown) => deps.log?.error("scheduled call outcome failed", { callId, err }));
+  }
+  if (deps.memory) {
+    const work = processCallMemory({ db, llm: deps.memory.llm, log: deps.log }, call.id).catch((err: unknown) =>
+      deps.log?.error("call memory failed", { callId, err }),
+    );
+    if (deps.memory.defer) deps.memory.defer(work);
+    else await work;
+  }
 
   await recordEvent(db, {
     callId,
