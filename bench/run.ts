@@ -1,0 +1,351 @@
+/**
+ * `npm run bench`: the call loop measured end to end. Starts the real stack (startStack: wrangler
+ * dev / workerd running the Worker and the CallSession Durable Objects, Postgres over Neon HTTP,
+ * the vendor emulators) with fixed injected vendor latencies, places scripted calls through
+ * `POST /api/calls` to scripted sandbox callees, and reads the results from the Twilio emulator's
+ * own timeline (plus a tap on every outbound media frame, bench/lib/tap.ts).
+ *
+ * Two stacks, because speculation is a Worker binding (PIPELINE_CONFIG_JSON):
+ *   A. speculation OFF — latency turns (v2v, overhead, greeting, CPU), barge-in rounds;
+ *   B. speculation ON (the product default) — latency turns (speculative v2v), then the
+ *      concurrency run (N simultaneous calls: dropped frames, pacing jitter, CPU).
+ * Prints human-readable lines, then ONE JSON object as the last line. Flags: --calls, --turns,
+ * --barge-calls, --barge-rounds, --concurrency, --concurrency-turns, --quick (small smoke run).
+ */
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import { startStack, type Stack } from "../scripts/stack";
+import { runCalls, streamSeconds, type CallRun } from "./lib/driver";
+import { analysePlayback } from "./lib/frames";
+import { cpuMs, processTree } from "./lib/cpu";
+import { bargeInScenario, gateReadyMs, latencyScenario } from "./lib/scenarios";
+import { formatSummary, percentile, round, summarize } from "./lib/stats";
+import { personaIdBySlug, provisionUsers, type BenchUser } from "./lib/users";
+
+/** Injected vendor latencies (ms) and the pipeline constants the analysis needs. */
+export const INJECTED = { endpointingMs: 300, llmFirstTokenMs: 200, llmTokensPerSecond: 1000, ttsFirstByteMs: 150 } as const;
+const INJECTED_SUM_MS = INJECTED.endpointingMs + INJECTED.llmFirstTokenMs + INJECTED.ttsFirstByteMs;
+/** Pipeline defaults (durable-objects/pipeline): pacer lead and the barge-in gate. */
+const LEAD_MS = 200;
+const BARGE_MIN_WORDS = 2;
+const BARGE_MIN_VOICED_MS = 500;
+/** Callee speaking rate (Twilio emulator `speechMsPerChar`). */
+const CALLEE_MS_PER_CHAR = 60;
+
+const { values: flags } = parseArgs({
+  options: {
+    calls: { type: "string" },
+    turns: { type: "string" },
+    "barge-calls": { type: "string" },
+    "barge-rounds": { type: "string" },
+    concurrency: { type: "string" },
+    "concurrency-turns": { type: "string" },
+    quick: { type: "boolean", default: false },
+    verbose: { type: "boolean", default: false },
+  },
+});
+const quick = flags.quick === true;
+const num = (v: string | undefined, dflt: number): number => (v === undefined ? dflt : Math.max(0, Math.floor(Number(v))));
+const CFG = {
+  latencyCalls: num(flags.calls, quick ? 2 : 16),
+  turnsPerCall: num(flags.turns, quick ? 3 : 13),
+  bargeCalls: num(flags["barge-calls"], quick ? 2 : 10),
+  bargeRounds: num(flags["barge-rounds"], quick ? 2 : 5),
+  concurrency: num(flags.concurrency, quick ? 4 : 100),
+  concurrencyTurns: num(flags["concurrency-turns"], quick ? 2 : 3),
+};
+
+const log = (line: string): void => console.log(line);
+const t0 = performance.now();
+const elapsed = (): string => `${((performance.now() - t0) / 1000).toFixed(0)}s`;
+
+interface PhaseMeasure {
+  wallMs: number;
+  workerdCpuMs: number;
+  wranglerCpuMs: number;
+  /** Event-loop delay p99 of this process (the emulators run here), ms. */
+  loopDelayP99Ms: number;
+}
+
+/** workerd processes under this process (wrangler dev's children), and wrangler's own node process. */
+function stackPids(): { workerd: number[]; wrangler: number[] } {
+  const tree = processTree(process.pid).filter((p) => p.pid !== process.pid);
+  const workerd = tree.filter((p) => p.comm === "workerd");
+  const workerdParents = new Set(workerd.map((p) => p.ppid));
+  const wrangler = tree.filter((p) => workerdParents.has(p.pid) && p.comm !== "workerd");
+  return { workerd: workerd.map((p) => p.pid), wrangler: wrangler.map((p) => p.pid) };
+}
+
+async function measured<T>(fn: () => Promise<T>): Promise<{ result: T; m: PhaseMeasure }> {
+  const pids = stackPids();
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const w0 = cpuMs(pids.workerd);
+  const n0 = cpuMs(pids.wrangler);
+  const start = performance.now();
+  const result = await fn();
+  const m: PhaseMeasure = {
+    wallMs: performance.now() - start,
+    workerdCpuMs: cpuMs(pids.workerd) - w0,
+    wranglerCpuMs: cpuMs(pids.wrangler) - n0,
+    loopDelayP99Ms: loop.percentile(99) / 1e6,
+  };
+  loop.disable();
+  return { result, m };
+}
+
+function setKnobs(stack: Stack, personaMsPerChar: number): void {
+  const e = stack.sandbox.emulators;
+  e.twilio.knobs.set({ ringMs: 500, dialMs: 100, answerDelayMs: 0, frameJitterMs: 0, restLatencyMs: 0, restJitterMs: 0, callbackDelayMs: 0, speechMsPerChar: CALLEE_MS_PER_CHAR });
+  e.deepgram.knobs.set({ resultLatencyMs: 0, endpointingDelayMs: 0, jitterMs: 0 });
+  for (const llm of [e.llm, e.openai]) llm.knobs.set({ firstTokenMs: INJECTED.llmFirstTokenMs, tokensPerSecond: INJECTED.llmTokensPerSecond, jitterMs: 0 });
+  e.elevenlabs.knobs.set({ firstByteMs: INJECTED.ttsFirstByteMs, jitterMs: 0, msPerChar: personaMsPerChar });
+}
+
+async function bootStack(label: string, speculation: boolean): Promise<Stack> {
+  log(`[${elapsed()}] starting stack ${label} (speculation ${speculation ? "on" : "off"})…`);
+  const stack = await startStack({ vars: { PIPELINE_CONFIG_JSON: JSON.stringify({ speculation }) } });
+  const t = stack.timings;
+  log(`[${elapsed()}] stack up at ${stack.baseUrl} (sandbox ${t.sandboxMs.toFixed(0)} ms, migrate ${t.migrateMs.toFixed(0)}, seed ${t.seedMs.toFixed(0)}, SPA build ${t.buildMs.toFixed(0)}, wrangler ${t.wranglerMs.toFixed(0)})`);
+  return stack;
+}
+
+async function users(stack: Stack, n: number, prefix: string): Promise<BenchUser[]> {
+  const env = stack.sandbox.workerEnv;
+  return provisionUsers({ baseUrl: stack.baseUrl, databaseUrl: env.DATABASE_URL as string, neonFetchEndpoint: env.NEON_FETCH_ENDPOINT as string }, n, prefix);
+}
+
+// ------------------------------------------------------------------ per-run extraction
+
+interface LatencyResult {
+  v2v: number[];
+  /** Caller utterances that never got a voiced reply frame. */
+  unanswered: number;
+  greeting: number[];
+  callMinutes: number;
+  failed: string[];
+  breakdown: Record<string, number[]>;
+  speculativeHits: number;
+  speculativeTurns: number;
+}
+
+function extractLatency(runs: CallRun[]): LatencyResult {
+  const r: LatencyResult = { v2v: [], unanswered: 0, greeting: [], callMinutes: 0, failed: [], breakdown: {}, speculativeHits: 0, speculativeTurns: 0 };
+  for (const run of runs) {
+    if (run.error || !run.call) {
+      r.failed.push(run.error ?? "no call");
+      continue;
+    }
+    if (run.call.status !== "completed") r.failed.push(`call ended ${run.call.status}${run.call.endReason ? ` (${run.call.endReason})` : ""}`);
+    for (const u of run.call.said) {
+      if (u.kind !== "say" || u.bargeIn) continue;
+      if (u.responseLatencyMs === null) r.unanswered++;
+      else r.v2v.push(u.responseLatencyMs);
+    }
+    const tap = run.tap;
+    if (tap?.startSentAtMs != null && tap.firstVoicedAtMs != null) r.greeting.push(tap.firstVoicedAtMs - tap.startSentAtMs);
+    r.callMinutes += streamSeconds(run.call) / 60;
+  }
+  return r;
+}
+
+/** Per-turn latency breakdown the app stored (GET /api/calls/:id), for explaining v2v. */
+async function fetchBreakdown(baseUrl: string, runs: CallRun[], into: LatencyResult): Promise<void> {
+  for (const run of runs) {
+    if (!run.callId) continue;
+    try {
+      const res = await fetch(`${baseUrl}/api/calls/${run.callId}`, { headers: { authorization: `Bearer ${run.user.token}` } });
+      if (!res.ok) continue;
+      const body = (await res.json()) as { turns?: { speaker: string; latency: Record<string, unknown> | null }[] };
+      for (const t of body.turns ?? []) {
+        if (t.speaker !== "assistant" || !t.latency) continue;
+        for (const [k, v] of Object.entries(t.latency)) {
+          if (typeof v === "number") (into.breakdown[k] ??= []).push(v);
+        }
+        if (t.latency.speculative === true) into.speculativeHits++;
+        into.speculativeTurns++;
+      }
+    } catch {
+      // breakdown is explanatory only
+    }
+  }
+}
+
+function breakdownLine(b: Record<string, number[]>): string {
+  const keys = ["endOfSpeechToFinalMs", "llmFirstTokenMs", "ttsFirstByteMs", "firstAudioSentMs", "firstMarkHeardMs"];
+  return keys
+    .filter((k) => b[k]?.length)
+    .map((k) => `${k} p50=${percentile(b[k] ?? [], 50)} p95=${percentile(b[k] ?? [], 95)}`)
+    .join("; ");
+}
+
+// ------------------------------------------------------------------ phases
+
+async function latencyPhase(stack: Stack, us: BenchUser[], personaId: string, label: string) {
+  setKnobs(stack, 20);
+  log(`[${elapsed()}] ${label}: ${us.length} calls × ${CFG.turnsPerCall} caller turns (persona voice 20 ms/char to keep turns short)…`);
+  const { result: runs, m } = await measured(() =>
+    runCalls({ baseUrl: stack.baseUrl, twilio: stack.sandbox.emulators.twilio, personaId, users: us, scenarioFor: (i) => latencyScenario(CFG.turnsPerCall, i), staggerMs: 2000 }),
+  );
+  const r = extractLatency(runs);
+  await fetchBreakdown(stack.baseUrl, runs, r);
+  log(`  v2v ${formatSummary(summarize(r.v2v))}; unanswered ${r.unanswered}; failed calls ${r.failed.length}${r.failed.length ? ` (${[...new Set(r.failed)].slice(0, 3).join(" | ")})` : ""}`);
+  log(`  greeting ${formatSummary(summarize(r.greeting))}`);
+  if (Object.keys(r.breakdown).length) log(`  app breakdown: ${breakdownLine(r.breakdown)}; speculative hits ${r.speculativeHits}/${r.speculativeTurns}`);
+  log(`  workerd CPU ${m.workerdCpuMs.toFixed(0)} ms over ${r.callMinutes.toFixed(2)} call-min = ${(m.workerdCpuMs / Math.max(1e-9, r.callMinutes)).toFixed(0)} ms/call-min; wrangler node ${m.wranglerCpuMs.toFixed(0)} ms; bench loop delay p99 ${m.loopDelayP99Ms.toFixed(1)} ms; wall ${(m.wallMs / 1000).toFixed(1)} s`);
+  return { r, m };
+}
+
+async function bargeInPhase(stack: Stack, us: BenchUser[], personaId: string) {
+  setKnobs(stack, 60);
+  log(`[${elapsed()}] barge-in: ${us.length} calls × ${CFG.bargeRounds} interruptions ("Sorry, can I stop you there?" ~600 ms into a reply)…`);
+  const { result: runs, m } = await measured(() =>
+    runCalls({ baseUrl: stack.baseUrl, twilio: stack.sandbox.emulators.twilio, personaId, users: us, scenarioFor: (i) => bargeInScenario(CFG.bargeRounds, 600, i), staggerMs: 2000 }),
+  );
+  const clear: number[] = [];
+  const afterGate: number[] = [];
+  let noClear = 0;
+  let notOverlapping = 0;
+  let cutHeard = 0;
+  for (const run of runs) {
+    if (!run.call) continue;
+    for (const u of run.call.said) {
+      if (u.kind !== "say" || !u.text.startsWith("Sorry, can I stop")) continue;
+      if (!u.bargeIn) {
+        notOverlapping++;
+        continue;
+      }
+      if (u.clearLatencyMs === null) {
+        noClear++;
+        continue;
+      }
+      clear.push(u.clearLatencyMs);
+      afterGate.push(u.clearLatencyMs - gateReadyMs(u.text, CALLEE_MS_PER_CHAR, BARGE_MIN_WORDS, BARGE_MIN_VOICED_MS));
+    }
+    cutHeard += run.call.heard.filter((h) => h.cut).length;
+  }
+  log(`  speech start → clear ${formatSummary(summarize(clear))}; interruptions without clear ${noClear}; persona already quiet ${notOverlapping}`);
+  log(`  clear after the gate's own requirement (${BARGE_MIN_VOICED_MS} ms voiced, ${BARGE_MIN_WORDS} words spoken) ${formatSummary(summarize(afterGate))}; heard segments cut ${cutHeard}`);
+  return { clear, afterGate, noClear, notOverlapping, m };
+}
+
+async function concurrencyPhase(stack: Stack, us: BenchUser[], personaId: string) {
+  setKnobs(stack, 60);
+  log(`[${elapsed()}] concurrency: ${us.length} simultaneous calls × ${CFG.concurrencyTurns} caller turns (persona voice 60 ms/char)…`);
+  const twilio = stack.sandbox.emulators.twilio;
+  const phones = new Set(us.map((u) => u.phone));
+  let maxLive = 0;
+  const sampler = setInterval(() => {
+    let live = 0;
+    for (const c of twilio.calls()) if (phones.has(c.params.to) && c.streams.some((s) => s.endedMs === null)) live++;
+    maxLive = Math.max(maxLive, live);
+  }, 100);
+  const { result: runs, m } = await measured(() =>
+    runCalls({ baseUrl: stack.baseUrl, twilio, personaId, users: us, scenarioFor: (i) => latencyScenario(CFG.concurrencyTurns, i), staggerMs: 5000, timeoutMs: 300_000 }),
+  );
+  clearInterval(sampler);
+  const r = extractLatency(runs);
+  let dropped = 0;
+  let underruns = 0;
+  let frames = 0;
+  let maxLead = 0;
+  const deviation: number[] = [];
+  for (const run of runs) {
+    if (!run.tap) continue;
+    const a = analysePlayback(run.tap.events, LEAD_MS);
+    dropped += a.droppedFrames;
+    underruns += a.underruns;
+    frames += a.frames;
+    maxLead = Math.max(maxLead, a.maxLeadMs);
+    deviation.push(...a.pacingDeviationMs);
+  }
+  const jitter = summarize(deviation);
+  log(`  live streams at once (max) ${maxLive}; failed calls ${r.failed.length}${r.failed.length ? ` (${[...new Set(r.failed)].slice(0, 3).join(" | ")})` : ""}; unanswered turns ${r.unanswered}`);
+  log(`  frames ${frames}; underruns ${underruns}; dropped frames ${dropped}; pacing deviation ${formatSummary(jitter)}; max lead ${maxLead.toFixed(0)} ms`);
+  log(`  v2v under load ${formatSummary(summarize(r.v2v))}; greeting under load ${formatSummary(summarize(r.greeting))}`);
+  log(`  workerd CPU ${m.workerdCpuMs.toFixed(0)} ms over ${r.callMinutes.toFixed(2)} call-min = ${(m.workerdCpuMs / Math.max(1e-9, r.callMinutes)).toFixed(0)} ms/call-min; wrangler node ${m.wranglerCpuMs.toFixed(0)} ms; bench loop delay p99 ${m.loopDelayP99Ms.toFixed(1)} ms; wall ${(m.wallMs / 1000).toFixed(1)} s`);
+  return { r, m, maxLive, dropped, underruns, frames, jitter, maxLead, completed: runs.filter((x) => x.call?.status === "completed").length };
+}
+
+// ------------------------------------------------------------------ main
+
+function p(xs: number[], q: number): number | null {
+  return round(percentile(xs, q));
+}
+
+function cpuPerMinute(m: PhaseMeasure, minutes: number): number | null {
+  return minutes > 0 ? round(m.workerdCpuMs / minutes) : null;
+}
+
+async function main(): Promise<void> {
+  log(`bench: injected endpointing ${INJECTED.endpointingMs} ms, LLM first token ${INJECTED.llmFirstTokenMs} ms at ${INJECTED.llmTokensPerSecond} tok/s, TTS first byte ${INJECTED.ttsFirstByteMs} ms, zero jitter (sum ${INJECTED_SUM_MS} ms)`);
+  const out: Record<string, unknown> = { injected_sum_ms: INJECTED_SUM_MS };
+  let stack: Stack | undefined;
+  try {
+    // ---- A: speculation off
+    stack = await bootStack("A", false);
+    const personaA = await personaIdBySlug(stack.baseUrl, "brad");
+    const usersA = await users(stack, Math.max(CFG.latencyCalls, CFG.bargeCalls), "bench-a");
+    const off = await latencyPhase(stack, usersA.slice(0, CFG.latencyCalls), personaA, "latency, speculation OFF");
+    const barge = await bargeInPhase(stack, usersA.slice(0, CFG.bargeCalls), personaA);
+    await stack.close();
+    stack = undefined;
+
+    // ---- B: speculation on (default)
+    stack = await bootStack("B", true);
+    const personaB = await personaIdBySlug(stack.baseUrl, "brad");
+    const usersB = await users(stack, Math.max(CFG.latencyCalls, CFG.concurrency), "bench-b");
+    const on = await latencyPhase(stack, usersB.slice(0, CFG.latencyCalls), personaB, "latency, speculation ON");
+    const conc = CFG.concurrency > 0 ? await concurrencyPhase(stack, usersB.slice(0, CFG.concurrency), personaB) : null;
+    await stack.close();
+    stack = undefined;
+
+    const overhead = off.r.v2v.map((v) => v - INJECTED_SUM_MS);
+    const greeting = [...off.r.greeting, ...on.r.greeting];
+    Object.assign(out, {
+      turns: off.r.v2v.length,
+      v2v_p50_ms: p(off.r.v2v, 50),
+      v2v_p95_ms: p(off.r.v2v, 95),
+      overhead_p95_ms: p(overhead, 95),
+      speculative_turns: on.r.v2v.length,
+      speculative_v2v_p50_ms: p(on.r.v2v, 50),
+      speculative_v2v_p95_ms: p(on.r.v2v, 95),
+      bargein_samples: barge.clear.length,
+      bargein_clear_p95_ms: p(barge.clear, 95),
+      bargein_clear_after_gate_p95_ms: p(barge.afterGate, 95),
+      greeting_samples: greeting.length,
+      greeting_p95_ms: p(greeting, 95),
+      cpu_ms_per_call_minute: cpuPerMinute(off.m, off.r.callMinutes),
+      cpu_ms_per_call_minute_concurrency: conc ? cpuPerMinute(conc.m, conc.r.callMinutes) : null,
+      concurrent_calls: conc ? conc.maxLive : 0,
+      concurrency_calls_completed: conc ? conc.completed : 0,
+      dropped_frames: conc ? conc.dropped : null,
+      pacing_jitter_p99_ms: conc ? round(conc.jitter.p99, 1) : null,
+      concurrency_v2v_p95_ms: conc ? p(conc.r.v2v, 95) : null,
+      unanswered_turns: off.r.unanswered + on.r.unanswered + (conc?.r.unanswered ?? 0),
+      failed_calls: off.r.failed.length + on.r.failed.length + (conc?.r.failed.length ?? 0),
+      bench_loop_delay_p99_ms: round(Math.max(off.m.loopDelayP99Ms, on.m.loopDelayP99Ms, conc?.m.loopDelayP99Ms ?? 0), 1),
+      wall_s: round((performance.now() - t0) / 1000),
+    });
+    const targets: [string, boolean | null][] = [
+      ["overhead p95 ≤ 15 ms", out.overhead_p95_ms === null ? null : (out.overhead_p95_ms as number) <= 15],
+      ["speculative v2v p50 < injected sum", out.speculative_v2v_p50_ms === null ? null : (out.speculative_v2v_p50_ms as number) < INJECTED_SUM_MS],
+      ["barge-in p95 ≤ 100 ms", out.bargein_clear_p95_ms === null ? null : (out.bargein_clear_p95_ms as number) <= 100],
+      ["greeting p95 ≤ 1000 ms", out.greeting_p95_ms === null ? null : (out.greeting_p95_ms as number) <= 1000],
+      ["CPU ≤ 300 ms per call-minute", out.cpu_ms_per_call_minute === null ? null : (out.cpu_ms_per_call_minute as number) <= 300],
+      [`${CFG.concurrency} concurrent calls, 0 dropped frames`, conc ? conc.maxLive >= CFG.concurrency && conc.dropped === 0 : null],
+      ["pacing jitter p99 ≤ 40 ms", out.pacing_jitter_p99_ms === null ? null : (out.pacing_jitter_p99_ms as number) <= 40],
+    ];
+    log("targets:");
+    for (const [name, ok] of targets) log(`  ${ok === null ? "n/a " : ok ? "MET " : "MISS"} ${name}`);
+  } catch (err) {
+    out.error = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    log(`bench failed: ${String(out.error)}`);
+    process.exitCode = 1;
+  } finally {
+    await stack?.close().catch(() => undefined);
+  }
+  console.log(JSON.stringify(out));
+}
+
+await main();

@@ -1,0 +1,103 @@
+/**
+ * The benchmark's pure analysis: nearest-rank percentiles, the playback model that turns frame
+ * arrival times into dropped frames / pacing deviation, /proc stat parsing and the barge-in
+ * gate's earliest firing time. These decide the numbers `npm run bench` reports.
+ */
+import { describe, expect, it } from "vitest";
+import { parseStat } from "../../bench/lib/cpu";
+import { analysePlayback, type OutboundEvent } from "../../bench/lib/frames";
+import { gateReadyMs, latencyScenario, bargeInScenario } from "../../bench/lib/scenarios";
+import { percentile, summarize } from "../../bench/lib/stats";
+import { isVoicedMulaw } from "../../bench/lib/tap";
+import { encodeSpeech } from "../../sandbox/codec/speech-codec";
+
+const media = (atMs: number, bytes = 160): OutboundEvent => ({ kind: "media", atMs, bytes, voiced: true });
+const mark = (atMs: number, name: string): OutboundEvent => ({ kind: "mark", atMs, name });
+
+/** A turn paced like the pipeline: the first `leadMs` of audio at once, then one frame per 20 ms. */
+function pacedTurn(startMs: number, frames: number, leadMs: number, lateness: (i: number) => number = () => 0): OutboundEvent[] {
+  const burst = leadMs / 20;
+  return Array.from({ length: frames }, (_, i) => media(startMs + Math.max(0, (i - burst) * 20) + lateness(i)));
+}
+
+describe("percentiles", () => {
+  it("uses nearest rank and ignores non-finite samples", () => {
+    expect(percentile([4, 1, 3, 2], 50)).toBe(2);
+    expect(percentile([1, 2, 3, 4], 100)).toBe(4);
+    const two_hundred = Array.from({ length: 200 }, (_, i) => i + 1);
+    expect(percentile(two_hundred, 95)).toBe(190);
+    expect(percentile([Number.NaN, 5], 50)).toBe(5);
+    expect(percentile([], 50)).toBeNull();
+    expect(summarize([3, 1, 2])).toMatchObject({ n: 3, min: 1, p50: 2, max: 3, mean: 2 });
+  });
+});
+
+describe("playback analysis", () => {
+  it("a well-paced turn has no dropped frames and no deviation", () => {
+    const a = analysePlayback([...pacedTurn(1000, 100, 200), mark(3000, "t1-end")], 200);
+    expect(a.turns).toHaveLength(1);
+    expect(a.frames).toBe(100);
+    expect(a.droppedFrames).toBe(0);
+    expect(Math.max(...a.pacingDeviationMs)).toBe(0);
+    expect(a.maxLeadMs).toBe(200);
+  });
+
+  it("a stall longer than the buffered lead leaves a gap counted in 20 ms frames", () => {
+    // Frames from index 50 on arrive 250 ms late: the 200 ms buffer runs dry 50 ms before they come.
+    const a = analysePlayback(pacedTurn(0, 100, 200, (i) => (i >= 50 ? 250 : 0)), 200);
+    expect(a.underruns).toBe(1);
+    expect(a.droppedFrames).toBe(3);
+    expect(Math.max(...a.pacingDeviationMs)).toBe(250);
+  });
+
+  it("a stall shorter than the lead drops nothing but shows as pacing deviation", () => {
+    const a = analysePlayback(pacedTurn(0, 60, 200, (i) => (i === 30 ? 35 : 0)), 200);
+    expect(a.droppedFrames).toBe(0);
+    expect(Math.max(...a.pacingDeviationMs)).toBe(35);
+  });
+
+  it("silence between turns is not an underrun; a clear ends a turn", () => {
+    const events = [...pacedTurn(0, 20, 200), mark(400, "t1-s1"), mark(400, "t1-end"), ...pacedTurn(5000, 30, 200), { kind: "clear", atMs: 5300 } as const, ...pacedTurn(9000, 10, 200)];
+    const a = analysePlayback(events, 200);
+    expect(a.turns.map((t) => [t.frames, t.cleared])).toEqual([
+      [20, false],
+      [30, true],
+      [10, false],
+    ]);
+    expect(a.droppedFrames).toBe(0);
+  });
+
+  it("sentence marks inside a turn do not split it", () => {
+    const a = analysePlayback([...pacedTurn(0, 20, 200), mark(300, "t2-s1"), ...pacedTurn(300, 10, 0).map((e) => ({ ...e, atMs: e.atMs + 300 }))], 200);
+    expect(a.turns).toHaveLength(1);
+    expect(a.turns[0]?.frames).toBe(30);
+  });
+});
+
+describe("helpers", () => {
+  it("parses /proc/<pid>/stat with spaces and parentheses in the command name", () => {
+    const line = "4242 (work (er) d) S 17 4242 4242 0 -1 4194560 100 0 0 0 350 45 0 0 20 0 12 0 555 0 0";
+    expect(parseStat(line)).toEqual({ pid: 4242, ppid: 17, comm: "work (er) d", ticks: 395 });
+    expect(parseStat("garbage")).toBeNull();
+  });
+
+  it("the barge-in gate needs both the voiced minimum and two spoken words", () => {
+    expect(gateReadyMs("Sorry, can I stop you there?", 60, 2, 500)).toBe(600);
+    expect(gateReadyMs("Hey you there", 60, 2, 500)).toBe(500);
+    expect(gateReadyMs("Stop", 60, 2, 500)).toBe(500);
+  });
+
+  it("sandbox speech is voiced and μ-law silence is not", () => {
+    expect(isVoicedMulaw(encodeSpeech("hi", 60).audio.subarray(0, 160))).toBe(true);
+    expect(isVoicedMulaw(new Uint8Array(160).fill(0xff))).toBe(false);
+  });
+
+  it("latency and barge-in scenarios end with a hang-up and wait for the persona", () => {
+    const s = latencyScenario(3);
+    expect(s.steps).toHaveLength(4);
+    expect(s.steps?.at(-1)).toMatchObject({ hangup: true });
+    expect(s.steps?.[0]).toMatchObject({ personaSilentMs: 400 });
+    const b = bargeInScenario(2, 600);
+    expect(b.steps?.filter((x) => "personaSpeakingMs" in x)).toHaveLength(2);
+  });
+});
