@@ -225,7 +225,8 @@ export class CallSession extends DurableObject<Env> {
   private pipelineConfig(): Partial<PipelineConfig> {
     const limitMs = (this.setupInfo?.durationLimitS ?? 300) * 1000;
     const elapsed = this.state.streamStartedAt ? Date.now() - this.state.streamStartedAt : 0;
-    return { rules: { maxDurationMs: Math.max(5_000, limitMs - elapsed) } };
+    // config.pipeline: deployment overrides from PIPELINE_CONFIG_JSON (the benchmark turns speculation off).
+    return { ...this.config.pipeline, rules: { maxDurationMs: Math.max(5_000, limitMs - elapsed) } };
   }
 
   private ensurePipeline(): CallPipeline {
