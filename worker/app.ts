@@ -14,6 +14,7 @@ import { admin } from "./routes/admin";
 import { auth } from "./routes/auth";
 import { callsRoutes } from "./routes/calls";
 import { contacts } from "./routes/contacts";
+import { history } from "./routes/history";
 import { mcp } from "./routes/mcp";
 import { memoriesRoutes } from "./routes/memories";
 import { meta } from "./routes/meta";
@@ -58,6 +59,7 @@ const routes = app
   .route("/api/contacts", contacts)
   // before any /api/calls/:id route, so "schedule" is never taken for an id
   .route("/api/calls/schedule", schedules)
+  .route("/api/calls", history)
   .route("/api/calls", callsRoutes)
   .route("/api/admin", admin)
   .route("/api", meta);

@@ -17,6 +17,7 @@ import type { Config } from "../env";
 import { AppError, conflict, notFound, postgresCode } from "../errors";
 import { maskPhone, type Logger } from "../log";
 import { finalizeCall } from "./call-finalize";
+import { buildCallPrompt } from "./memory";
 import { signStreamToken } from "./stream-token";
 import { createCall, TwilioError } from "./twilio-rest";
 
@@ -224,7 +225,8 @@ export async function placeCall(deps: CallDeps, input: PlaceCallInput): Promise<
     userId: call.userId,
     personaId: p.persona.id,
     personaName: p.persona.name,
-    systemPrompt: p.rel?.customSystemPrompt?.trim() ? p.rel.customSystemPrompt : p.persona.systemPrompt,
+    // persona prompt + the user's override + long-term facts + recent summaries, within the memory budget
+    systemPrompt: (await buildCallPrompt(db, { userId: call.userId, personaId: p.persona.id })).prompt,
     voiceId: p.rel?.customVoiceId ?? p.persona.voiceId,
     greeting: p.persona.greeting,
     durationLimitS: call.durationLimitS,
