@@ -1,6 +1,7 @@
 /**
  * JSON-line logger with request context (`requestId`, `userId`, `callId`) and a redaction layer:
- * phone numbers keep only their last 4 digits, emails keep their first character and domain, and
+ * phone numbers keep only their last 4 digits, emails keep their first character and domain, JWTs
+ * inside text (a token in a URL path) become `[jwt]`, and
  * any key named like password/token/secret/authorization/apiKey/cookie is dropped. Use `log` /
  * `logger.child({...})` instead of `console.*` everywhere in the Worker and Durable Objects.
  */
@@ -14,6 +15,8 @@ const PHONE = /\+[1-9]\d{6,14}/g;
 /** Keys whose whole string value is a phone number. */
 const PHONE_KEY = /phone|^to$|^from$|caller|called/i;
 const EMAIL = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
+/** JWTs (e.g. a signed token inside a request path) anywhere in free text. */
+const JWT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+/g;
 
 /** `+15555550100` → `***0100`. */
 export function maskPhone(value: string): string {
@@ -26,9 +29,9 @@ export function maskEmail(value: string): string {
   return value.replace(EMAIL, (_m, first: string, domain: string) => `${first}***@${domain}`);
 }
 
-/** Mask phone numbers and emails inside free text. */
+/** Mask phone numbers, emails and JWTs inside free text. */
 export function redactText(text: string): string {
-  return maskEmail(text).replace(PHONE, maskPhone);
+  return maskEmail(text).replace(JWT, "[jwt]").replace(PHONE, maskPhone);
 }
 
 /** Deep copy of `value` with secrets dropped and personal data masked. */
