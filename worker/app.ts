@@ -11,6 +11,9 @@ import { readAuth } from "./middleware/auth";
 import { bindServices, requestContext, requireJsonBody } from "./middleware/request";
 import { describeRoute } from "./openapi";
 import { admin } from "./routes/admin";
+import { adminMoney } from "./routes/admin-pricing";
+import { billing, userBilling } from "./routes/billing";
+import { budget } from "./routes/budget";
 import { auth } from "./routes/auth";
 import { callsRoutes } from "./routes/calls";
 import { contacts } from "./routes/contacts";
@@ -22,6 +25,8 @@ import { personas } from "./routes/personas";
 import { phone } from "./routes/phone";
 import { twilio } from "./routes/twilio";
 import { schedules } from "./routes/schedules";
+import { stripeWebhook } from "./routes/stripe-webhook";
+import { callCost, usage } from "./routes/usage";
 import { user } from "./routes/user";
 import { workos } from "./routes/workos";
 import type { AppEnv } from "./types";
@@ -54,17 +59,24 @@ const routes = app
   .route("/api/auth", auth)
   .route("/api/user/phone", phone)
   .route("/api/user", user)
+  .route("/api/user", userBilling)
+  .route("/api/user", budget)
+  .route("/api/user", usage)
+  .route("/api/billing", billing)
   .route("/api/personas", personas)
   .route("/api/personas", memoriesRoutes)
   .route("/api/contacts", contacts)
   // before any /api/calls/:id route, so "schedule" is never taken for an id
   .route("/api/calls/schedule", schedules)
   .route("/api/calls", history)
+  .route("/api/calls", callCost)
   .route("/api/calls", callsRoutes)
   .route("/api/admin", admin)
+  .route("/api/admin", adminMoney)
   .route("/api", meta);
 
 app.route("/twilio", twilio);
+app.route("/stripe", stripeWebhook);
 
 // Outside /api: the MCP endpoint (admin bearer token) and the WorkOS sign-in redirects.
 app.route("/mcp", mcp);

@@ -100,8 +100,9 @@ describe("a 5-minute call at seed prices", () => {
 });
 
 describe("user spend and budgets", () => {
-  it("spend accrues per started minute of the tier price, capped at the price, plus accepted extensions", () => {
-    expect(spendFor(fiveMin, 1, 0)).toBe(998_000);
+  it("spend accrues per started minute of the tier price (whole cents), capped at the price, plus accepted extensions", () => {
+    expect(spendFor(fiveMin, 1, 0)).toBe(990_000);
+    expect(spendFor(fiveMin, 2, 0)).toBe(1_990_000);
     expect(spendFor(fiveMin, 5, 0)).toBe(4_990_000);
     expect(spendFor(fiveMin, 9, 0)).toBe(4_990_000);
     expect(spendFor(fiveMin, 9, 1)).toBe(7_980_000);
@@ -122,9 +123,9 @@ describe("user spend and budgets", () => {
       }
     }
     expect(seen).toEqual(["warn", "cutoff"]);
-    // minute 2 spends $1.996; minute 3 would be $2.994 > $2.50 → goodbye 10 s before minute 3 starts
+    // minute 2 spends $1.99; minute 3 would be $2.99 > $2.50 → goodbye 10 s before minute 3 starts
     expect(cutoffAt).toBe(T0 + 110_000);
-    expect(meter.spentAt(cutoffAt)).toBe(1_996_000);
+    expect(meter.spentAt(cutoffAt)).toBe(1_990_000);
     expect(meter.spentAt(cutoffAt)).toBeLessThanOrEqual(budget.limitMicros!);
   });
 

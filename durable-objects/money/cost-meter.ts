@@ -229,11 +229,16 @@ interface MeterState {
   unpriced: number;
 }
 
-/** The spend for `startedMinutes` of connected time plus accepted extensions (integer micro-dollars). */
+/**
+ * The spend for `startedMinutes` of connected time plus accepted extensions, in micro-dollars
+ * rounded down to whole cents (what a card can be charged): the tier price spread over its
+ * minutes, exactly the tier price once every minute started.
+ */
 export function spendFor(plan: SpendPlan, startedMinutes: number, extensions: number): number {
   if (plan.isFreeTrial) return 0;
   const minutes = Math.max(0, Math.min(startedMinutes, plan.minutes));
-  return Math.floor((plan.priceMicros * minutes) / plan.minutes) + extensions * plan.extension.priceMicros;
+  const base = minutes >= plan.minutes ? plan.priceMicros : Math.floor((plan.priceMicros * minutes) / plan.minutes / 10_000) * 10_000;
+  return base + extensions * plan.extension.priceMicros;
 }
 
 const YES = /\b(yes|yeah|yep|yup|sure|ok|okay|please do|extend|let'?s do it|absolutely)\b/i;
