@@ -141,6 +141,14 @@ export class CallSession extends DurableObject<Env> {
     return { state: this.state, turns: this.store.turns() };
   }
 
+  /** Local/test only: shorten the call's duration limit before it is answered (duration-limit tests). */
+  async debugSetDurationLimit(seconds: number): Promise<boolean> {
+    if (!this.config.isLocal || !this.setupInfo || this.pipeline) return false;
+    this.setupInfo = { ...this.setupInfo, durationLimitS: Math.max(10, Math.round(seconds)) };
+    this.store.put("setup", this.setupInfo);
+    return true;
+  }
+
   /** Local/test only: drop this instance as an eviction or crash would (storage survives). */
   async simulateRestart(): Promise<void> {
     if (!this.config.isLocal) return;

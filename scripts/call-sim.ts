@@ -24,6 +24,8 @@ export interface ScriptedCallOptions {
   onEvent?(event: LiveEvent): void;
   /** Called once the call is placed (e.g. to restart the Durable Object mid-call). */
   onPlaced?(ctx: { callId: string; token: string }): void | Promise<void>;
+  /** "sse" follows the live stream; "poll" polls the call until it ended (survives a Durable Object restart). @default "sse" */
+  follow?: "sse" | "poll";
   /** Give up waiting for `ended` after this long. @default 120000 */
   timeoutMs?: number;
 }
@@ -128,6 +130,16 @@ export async function runScriptedCall(opts: ScriptedCallOptions): Promise<Script
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), opts.timeoutMs ?? 120_000);
   try {
+    if (opts.follow === "poll") {
+      const placedHook = opts.onPlaced?.({ callId, token });
+      for (;;) {
+        if (controller.signal.aborted) throw new Error("timed out waiting for the call to end");
+        const d = await json<{ call: Call }>(await fetch(`${baseUrl}/api/calls/${callId}`, { headers: auth }), "call detail");
+        if (d.call.endedAt) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      await placedHook;
+    } else {
     const stream = await fetch(`${baseUrl}/api/calls/${callId}/events`, { headers: auth, signal: controller.signal });
     if (!stream.ok) throw new Error(`events: HTTP ${stream.status}`);
     const placedHook = opts.onPlaced?.({ callId, token });
@@ -139,6 +151,7 @@ export async function runScriptedCall(opts: ScriptedCallOptions): Promise<Script
       }),
       placedHook,
     ]);
+    }
   } finally {
     clearTimeout(timer);
   }
@@ -149,9 +162,9 @@ export async function runScriptedCall(opts: ScriptedCallOptions): Promise<Script
   );
   let record: TwilioCallRecord | null = null;
   const list = await fetch(`${twilioUrl}/__sandbox/calls`).then((r) => r.json() as Promise<unknown>);
-  const callsList = (Array.isArray(list) ? list : ((list as { calls?: unknown[] }).calls ?? [])) as { sid: string }[];
+  const callsList = ((list as { calls?: unknown[] }).calls ?? []) as { callSid: string }[];
   const last = callsList[callsList.length - 1];
-  if (last) record = (await fetch(`${twilioUrl}/__sandbox/calls/${last.sid}`).then((r) => r.json())) as TwilioCallRecord;
+  if (last) record = (await fetch(`${twilioUrl}/__sandbox/calls/${last.callSid}`).then((r) => r.json())) as TwilioCallRecord;
   return { call: detail.call, turns: detail.turns, events, token, record };
 }
 

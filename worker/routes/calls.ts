@@ -31,6 +31,7 @@ describeRoute({ method: "get", path: "/api/calls/:id/events", tag: "calls", summ
 describeRoute({ method: "post", path: "/api/calls/:id/end", tag: "calls", summary: "End the call (hang up)", auth: "required", responses: { 200: CallResponse }, errors: [404] });
 describeRoute({ method: "post", path: "/api/calls/:id/ticket", tag: "calls", summary: "Short-lived ticket for the browser call socket (single use) or the event stream", auth: "required", body: CallTicketRequest, responses: { 200: CallTicketResponse }, errors: [400, 404, 409] });
 describeRoute({ method: "get", path: "/api/calls/:id/browser", tag: "calls", summary: "Browser call WebSocket (Twilio Media Streams JSON protocol); ?ticket= from /ticket", auth: "none", query: z.object({ ticket: z.string() }), responses: { 101: z.string() }, errors: [401, 404, 409, 426] });
+describeRoute({ method: "post", path: "/api/calls/:id/debug/limit", tag: "calls", summary: "Local only: shorten the duration limit of a call that is not answered yet", auth: "required", body: z.object({ seconds: z.number().int().min(10).max(900) }), responses: { 200: z.object({ applied: z.boolean() }) }, errors: [404] });
 describeRoute({ method: "post", path: "/api/calls/:id/debug/restart", tag: "calls", summary: "Local only: restart the call's Durable Object as an eviction would", auth: "required", responses: { 200: OkResponse }, errors: [404] });
 
 const IdParam = z.object({ id: z.uuid() });
@@ -100,6 +101,13 @@ export const callsRoutes = new Hono<AppEnv>()
     const stub = stubFor(c, callId);
     if (!(await stub.consumeTicket(claims.jti))) throw unauthorized("Ticket already used");
     return stub.fetch("https://call-session/stream", { headers: { Upgrade: "websocket" } });
+  })
+  .post("/:id/debug/limit", requireAuth, validate("param", IdParam), validate("json", z.object({ seconds: z.number().int().min(10).max(900) })), async (c) => {
+    if (!c.var.config.isLocal) throw notFound("Route");
+    const callId = c.req.valid("param").id;
+    await getOwnedCall(c.var.db, authOf(c).userId, callId);
+    const applied = await stubFor(c, callId).debugSetDurationLimit(c.req.valid("json").seconds);
+    return c.json({ applied }, 200);
   })
   .post("/:id/debug/restart", requireAuth, validate("param", IdParam), async (c) => {
     if (!c.var.config.isLocal) throw notFound("Route");
