@@ -64,7 +64,7 @@ export const twilio = new Hono<AppEnv>()
       const outcome = { status, ...(durationS !== undefined && Number.isFinite(durationS) ? { durationS } : {}) };
       const work = stub.terminal(outcome).catch(async (err: unknown) => {
         c.var.log.warn("call session unreachable; finalizing from the webhook", { callId, err });
-        await finalizeCall({ db: c.var.db, log: c.var.log, memory: { llm: memoryChatModel(c.var.config) } }, callId, outcome);
+        await finalizeCall({ db: c.var.db, log: c.var.log, config: c.var.config, memory: { llm: memoryChatModel(c.var.config) } }, callId, outcome);
       });
       c.executionCtx.waitUntil(work);
     } else if (applied) {

@@ -11,7 +11,9 @@ import { eq, sql } from "drizzle-orm";
 import type { CallEndReason, CallStatus } from "../../contracts/calls";
 import type { Db } from "../db/client";
 import { calls, userPersonaRelationships } from "../db/schema";
+import type { Config } from "../env";
 import type { Logger } from "../log";
+import { settleCallPayment } from "./billing";
 import type { ChatModel } from "../../durable-objects/providers/types";
 import { processCallMemory } from "./memory-extraction";
 import { recordScheduledCallOutcome } from "./schedules";
@@ -20,6 +22,8 @@ import { recordEvent } from "./timeline";
 export interface FinalizeDeps {
   db: Db;
   log?: Logger;
+  /** Needed to settle the call's payment (Stripe capture/cancel, credit refund); without it nothing is charged. */
+  config?: Config;
   /** Post-call memory (summary + facts) with this LLM; `defer` runs it in the background (waitUntil). */
   memory?: { llm: ChatModel; defer?: (work: Promise<unknown>) => void };
 }
@@ -95,6 +99,11 @@ export async function finalizeCall(deps: FinalizeDeps, callId: string, outcome: 
   }
 
   // Money and memory hooks are added here by their owners (plain awaited calls, each guarded).
+  if (deps.config) {
+    await settleCallPayment({ db, config: deps.config }, call.id).catch((err: unknown) => deps.log?.error("call payment settlement failed", { callId, err }));
+  } else {
+    deps.log?.warn("call finalized without config: payment not settled", { callId });
+  }
   if (call.scheduledCallId) {
     await recordScheduledCallOutcome(db, call.id).catch((err: unknown) => deps.log?.error("scheduled call outcome failed", { callId, err }));
   }

@@ -16,6 +16,7 @@ import { callTurns, calls, personas, userPersonaRelationships, users } from "../
 import type { Config } from "../env";
 import { AppError, conflict, notFound, postgresCode } from "../errors";
 import { maskPhone, type Logger } from "../log";
+import { authorizeCallPayment } from "./billing";
 import { finalizeCall } from "./call-finalize";
 import { buildCallPrompt } from "./memory";
 import { signStreamToken } from "./stream-token";
@@ -218,7 +219,15 @@ export async function placeCall(deps: CallDeps, input: PlaceCallInput): Promise<
     throw err;
   }
   if (!row) throw new Error("call insert returned nothing");
-  const call = row;
+  let call = row;
+  // Money: free trial, credits or a manual-capture card hold for the price — before dialling.
+  try {
+    const paid = await authorizeCallPayment({ db, config }, { callId: call.id, userId: call.userId, minutes: option.minutes });
+    call = { ...call, priceMicros: paid.priceMicros, isFreeTrial: paid.isFreeTrial };
+  } catch (err) {
+    await finalizeCall(deps, call.id, { status: "failed", endReason: "error", error: "payment not authorised" });
+    throw err;
+  }
 
   const setup: CallSetup = {
     callId: call.id,
