@@ -1,8 +1,7 @@
 /**
  * The Worker's `scheduled` handler: validates the bindings, then dispatches on the cron string.
  * "* * * * *" places due scheduled calls (claim → `placeCall`, the same path as "Call me now");
- * "0 2 * * *" is the nightly cost reconciliation slot (`CRON_JOBS["0 2 * * *"]`, filled by its
- * owner). Unknown cron strings are logged and ignored. Jobs themselves live in services.
+ * "0 2 * * *" runs the nightly cost reconciliation (services/reconciliation.ts). Unknown cron strings are logged and ignored. Jobs themselves live in services.
  */
 import { CallMinutes } from "../contracts/calls";
 import { createDb } from "./db/client";
@@ -10,6 +9,7 @@ import type { Db } from "./db/client";
 import { parseEnv, type Config } from "./env";
 import { log as rootLog, type Logger } from "./log";
 import { placeCall } from "./services/calls";
+import { reconcile } from "./services/reconciliation";
 import { runDueSchedules, type ScheduledCallPlacer } from "./services/schedules";
 
 export interface CronContext {
@@ -49,7 +49,10 @@ export const CRON_JOBS: Record<string, CronJob | undefined> = {
     // Claims happen at the wall clock (a late trigger still sees what is due now).
     await runDueSchedules({ db: ctx.db, place: scheduledCallPlacer(ctx), log: ctx.log });
   },
-  [NIGHTLY]: undefined,
+  [NIGHTLY]: async (ctx) => {
+    const result = await reconcile({ db: ctx.db, config: ctx.config }, { now: new Date(ctx.scheduledTime) });
+    ctx.log.info("cost reconciliation", { ...result });
+  },
 };
 
 export async function scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
