@@ -16,11 +16,13 @@ import { callTurns, calls } from "../worker/db/schema";
 import { parseEnv, type Config } from "../worker/env";
 import { createLogger, type Logger } from "../worker/log";
 import { finalizeCall, recordEndReason, type CallOutcome } from "../worker/services/call-finalize";
+import { searchPastCalls } from "../worker/services/history";
 import { memoryChatModel } from "../worker/services/memory-extraction";
 import { recordEvents } from "../worker/services/timeline";
 import { hangupCall } from "../worker/services/twilio-rest";
 import { CallStore, INITIAL_STATE, toCallTurn, type CallSetup, type CallState, type StoredEvent } from "./call-store";
 import { CallPipeline, type PipelineConfig } from "./pipeline/call-pipeline";
+import { pastCallSearchTool, withTools } from "./pipeline/tools";
 import type { HangupReason, PipelineEvent } from "./pipeline/events";
 import { connectWorkerdWebSocket, createProviders } from "./providers/index";
 import type { ChatMessage } from "./providers/types";
@@ -241,13 +243,20 @@ export class CallSession extends DurableObject<Env> {
     if (this.pipeline) return this.pipeline;
     const setup = this.setupInfo as CallSetup;
     const c = this.config;
-    const providers = createProviders({
+    const vendors = createProviders({
       connectWebSocket: connectWorkerdWebSocket,
       deepgram: { apiKey: c.keys.deepgram, baseUrl: c.baseUrls.deepgram },
       elevenlabs: { apiKey: c.keys.elevenlabs, baseUrl: c.baseUrls.elevenlabs, voiceId: setup.voiceId },
       llm: { baseUrl: c.baseUrls.cerebras, apiKey: c.keys.cerebras, model: c.models.llm, reasoningEffort: "low" },
       fallbackLlm: { baseUrl: c.baseUrls.openai, apiKey: c.keys.openai, model: c.models.llmFallback },
     });
+    // The persona can look up older calls (full-text search over this user's earlier transcripts).
+    const tools = [pastCallSearchTool((query) => searchPastCalls(this.db, { userId: setup.userId, personaId: setup.personaId, currentCallId: setup.callId }, query))];
+    const providers = {
+      ...vendors,
+      llm: withTools(vendors.llm, tools),
+      fallbackLlm: vendors.fallbackLlm ? withTools(vendors.fallbackLlm, tools) : undefined,
+    };
     const earlier = this.store.turns();
     const history: ChatMessage[] = earlier
       .filter((t) => t.text.trim() && t.speaker !== "system")

@@ -157,8 +157,18 @@ export interface Transcriber {
 // ---------------------------------------------------------------- LLM
 
 export interface ChatMessage {
-  role: "system" | "user" | "assistant";
+  role: "system" | "user" | "assistant" | "tool";
   content: string;
+  /** assistant: tool calls the model asked for (OpenAI wire shape, sent as-is). */
+  tool_calls?: ChatToolCall[];
+  /** tool: the id of the call this message answers. */
+  tool_call_id?: string;
+}
+
+export interface ChatToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
 }
 
 export interface ChatTool {
