@@ -17,7 +17,8 @@ import { parseArgs } from "node:util";
 import { startStack, type Stack } from "../scripts/stack";
 import { runCalls, streamSeconds, type CallRun } from "./lib/driver";
 import { analysePlayback } from "./lib/frames";
-import { cpuMs, processTree } from "./lib/cpu";
+import { ticksPerSecond } from "./lib/cpu";
+import { CpuSampler } from "./lib/cpu-sampler";
 import { bargeInScenario, gateReadyMs, latencyScenario } from "./lib/scenarios";
 import { formatSummary, percentile, round, summarize } from "./lib/stats";
 import { personaIdBySlug, provisionUsers, type BenchUser } from "./lib/users";
@@ -62,36 +63,37 @@ const elapsed = (): string => `${((performance.now() - t0) / 1000).toFixed(0)}s`
 interface PhaseMeasure {
   wallMs: number;
   workerdCpuMs: number;
+  /** workerd processes that started during the phase (wrangler dev reloads on source changes). */
+  workerdRestarts: number;
   wranglerCpuMs: number;
   /** Event-loop delay p99 of this process (the emulators run here), ms. */
   loopDelayP99Ms: number;
 }
 
-/** workerd processes under this process (wrangler dev's children), and wrangler's own node process. */
-function stackPids(): { workerd: number[]; wrangler: number[] } {
-  const tree = processTree(process.pid).filter((p) => p.pid !== process.pid);
-  const workerd = tree.filter((p) => p.comm === "workerd");
-  const workerdParents = new Set(workerd.map((p) => p.ppid));
-  const wrangler = tree.filter((p) => workerdParents.has(p.pid) && p.comm !== "workerd");
-  return { workerd: workerd.map((p) => p.pid), wrangler: wrangler.map((p) => p.pid) };
-}
-
 async function measured<T>(fn: () => Promise<T>): Promise<{ result: T; m: PhaseMeasure }> {
-  const pids = stackPids();
+  const hz = ticksPerSecond();
+  const workerd = new CpuSampler(process.pid, (p) => p.comm === "workerd", hz);
+  // wrangler dev's own node process: our direct child (the emulators run in this process).
+  const wrangler = new CpuSampler(process.pid, (p) => p.ppid === process.pid && p.comm === "node", hz);
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
-  const w0 = cpuMs(pids.workerd);
-  const n0 = cpuMs(pids.wrangler);
   const start = performance.now();
-  const result = await fn();
-  const m: PhaseMeasure = {
-    wallMs: performance.now() - start,
-    workerdCpuMs: cpuMs(pids.workerd) - w0,
-    wranglerCpuMs: cpuMs(pids.wrangler) - n0,
-    loopDelayP99Ms: loop.percentile(99) / 1e6,
-  };
-  loop.disable();
-  return { result, m };
+  try {
+    const result = await fn();
+    const w = workerd.stop();
+    const m: PhaseMeasure = {
+      wallMs: performance.now() - start,
+      workerdCpuMs: w.cpuMs,
+      workerdRestarts: w.started,
+      wranglerCpuMs: wrangler.stop().cpuMs,
+      loopDelayP99Ms: loop.percentile(99) / 1e6,
+    };
+    return { result, m };
+  } finally {
+    workerd.stop();
+    wrangler.stop();
+    loop.disable();
+  }
 }
 
 function setKnobs(stack: Stack, personaMsPerChar: number): void {
@@ -192,7 +194,7 @@ async function latencyPhase(stack: Stack, us: BenchUser[], personaId: string, la
   log(`  v2v ${formatSummary(summarize(r.v2v))}; unanswered ${r.unanswered}; failed calls ${r.failed.length}${r.failed.length ? ` (${[...new Set(r.failed)].slice(0, 3).join(" | ")})` : ""}`);
   log(`  greeting ${formatSummary(summarize(r.greeting))}`);
   if (Object.keys(r.breakdown).length) log(`  app breakdown: ${breakdownLine(r.breakdown)}; speculative hits ${r.speculativeHits}/${r.speculativeTurns}`);
-  log(`  workerd CPU ${m.workerdCpuMs.toFixed(0)} ms over ${r.callMinutes.toFixed(2)} call-min = ${(m.workerdCpuMs / Math.max(1e-9, r.callMinutes)).toFixed(0)} ms/call-min; wrangler node ${m.wranglerCpuMs.toFixed(0)} ms; bench loop delay p99 ${m.loopDelayP99Ms.toFixed(1)} ms; wall ${(m.wallMs / 1000).toFixed(1)} s`);
+  log(`  workerd CPU ${m.workerdCpuMs.toFixed(0)} ms over ${r.callMinutes.toFixed(2)} call-min = ${(m.workerdCpuMs / Math.max(1e-9, r.callMinutes)).toFixed(0)} ms/call-min${m.workerdRestarts ? ` (workerd restarted ${m.workerdRestarts}× during the phase)` : ""}; wrangler node ${m.wranglerCpuMs.toFixed(0)} ms; bench loop delay p99 ${m.loopDelayP99Ms.toFixed(1)} ms; wall ${(m.wallMs / 1000).toFixed(1)} s`);
   return { r, m };
 }
 
@@ -263,7 +265,7 @@ async function concurrencyPhase(stack: Stack, us: BenchUser[], personaId: string
   log(`  live streams at once (max) ${maxLive}; failed calls ${r.failed.length}${r.failed.length ? ` (${[...new Set(r.failed)].slice(0, 3).join(" | ")})` : ""}; unanswered turns ${r.unanswered}`);
   log(`  frames ${frames}; underruns ${underruns}; dropped frames ${dropped}; pacing deviation ${formatSummary(jitter)}; max lead ${maxLead.toFixed(0)} ms`);
   log(`  v2v under load ${formatSummary(summarize(r.v2v))}; greeting under load ${formatSummary(summarize(r.greeting))}`);
-  log(`  workerd CPU ${m.workerdCpuMs.toFixed(0)} ms over ${r.callMinutes.toFixed(2)} call-min = ${(m.workerdCpuMs / Math.max(1e-9, r.callMinutes)).toFixed(0)} ms/call-min; wrangler node ${m.wranglerCpuMs.toFixed(0)} ms; bench loop delay p99 ${m.loopDelayP99Ms.toFixed(1)} ms; wall ${(m.wallMs / 1000).toFixed(1)} s`);
+  log(`  workerd CPU ${m.workerdCpuMs.toFixed(0)} ms over ${r.callMinutes.toFixed(2)} call-min = ${(m.workerdCpuMs / Math.max(1e-9, r.callMinutes)).toFixed(0)} ms/call-min${m.workerdRestarts ? ` (workerd restarted ${m.workerdRestarts}× during the phase)` : ""}; wrangler node ${m.wranglerCpuMs.toFixed(0)} ms; bench loop delay p99 ${m.loopDelayP99Ms.toFixed(1)} ms; wall ${(m.wallMs / 1000).toFixed(1)} s`);
   return { r, m, maxLive, dropped, underruns, frames, jitter, maxLead, completed: runs.filter((x) => x.call?.status === "completed").length };
 }
 

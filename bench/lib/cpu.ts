@@ -16,7 +16,7 @@ export interface ProcInfo {
 }
 
 let clkTck: number | undefined;
-function ticksPerSecond(): number {
+export function ticksPerSecond(): number {
   if (clkTck === undefined) {
     try {
       const n = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());

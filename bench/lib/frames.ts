@@ -10,11 +10,12 @@
  *   gap in the turn's audio of `ceil(gap / 20 ms)` **dropped frames** (frames the player found
  *   missing). Gaps between turns are not underruns.
  * - **pacing deviation** of a frame is |arrival − ideal arrival|, where a pacer keeping `leadMs` of
- *   audio buffered ideally sends a frame `leadMs` before it is due to play (right after the frame
- *   before it), but never before the frame that (re)started playback (the initial burst that fills
+ *   audio buffered (this frame included) ideally sends a frame once its end is `leadMs` ahead: at
+ *   `due + frame − leadMs`, `due` being right after the frame before it; never before the frame that (re)started playback (the initial burst that fills
  *   the lead is on time by definition; a frame that arrives after its due time deviates by all of
  *   its lateness).
- * - **lead** is how far ahead of playback a frame arrived (should stay ≤ the pacer's lead).
+ * - **lead** is the audio buffered at the player when a frame arrived, that frame included
+ *   (should stay ≤ the pacer's lead).
  *
  * Pure; times are ms on any monotonic clock.
  */
@@ -41,7 +42,7 @@ export interface PlaybackAnalysis {
   droppedFrames: number;
   /** One |deviation| per media frame, ms. */
   pacingDeviationMs: number[];
-  /** Max audio buffered ahead of playback at any arrival, ms. */
+  /** Max audio buffered at the player right after an arrival (incl. that frame), ms. */
   maxLeadMs: number;
 }
 
@@ -80,7 +81,8 @@ export function analysePlayback(events: readonly OutboundEvent[], leadMs: number
     let start: number;
     // When this frame was due to play: at once for a turn's first frame, else right after the previous one.
     const due = turn ? playEnd : ev.atMs;
-    out.pacingDeviationMs.push(Math.abs(ev.atMs - Math.max(turn ? anchor : ev.atMs, due - leadMs)));
+    // A pacer holding ≤ leadMs buffered can send this frame once its END is within leadMs.
+    out.pacingDeviationMs.push(Math.abs(ev.atMs - Math.max(turn ? anchor : ev.atMs, due + durMs - leadMs)));
     if (!turn) {
       turn = { firstAtMs: ev.atMs, frames: 0, audioMs: 0, underruns: 0, droppedFrames: 0, cleared: false };
       start = ev.atMs;
@@ -96,7 +98,7 @@ export function analysePlayback(events: readonly OutboundEvent[], leadMs: number
     } else {
       start = playEnd;
     }
-    out.maxLeadMs = Math.max(out.maxLeadMs, start - ev.atMs);
+    out.maxLeadMs = Math.max(out.maxLeadMs, start + durMs - ev.atMs);
     playEnd = start + durMs;
     turn.frames++;
     turn.audioMs += durMs;

@@ -14,10 +14,10 @@ import { encodeSpeech } from "../../sandbox/codec/speech-codec";
 const media = (atMs: number, bytes = 160): OutboundEvent => ({ kind: "media", atMs, bytes, voiced: true });
 const mark = (atMs: number, name: string): OutboundEvent => ({ kind: "mark", atMs, name });
 
-/** A turn paced like the pipeline: the first `leadMs` of audio at once, then one frame per 20 ms. */
+/** A turn paced ideally: the first `leadMs` of audio at once, then each frame as soon as it fits under the lead. */
 function pacedTurn(startMs: number, frames: number, leadMs: number, lateness: (i: number) => number = () => 0): OutboundEvent[] {
   const burst = leadMs / 20;
-  return Array.from({ length: frames }, (_, i) => media(startMs + Math.max(0, (i - burst) * 20) + lateness(i)));
+  return Array.from({ length: frames }, (_, i) => media(startMs + Math.max(0, (i - burst + 1) * 20) + lateness(i)));
 }
 
 describe("percentiles", () => {
@@ -33,7 +33,7 @@ describe("percentiles", () => {
 });
 
 describe("playback analysis", () => {
-  it("a well-paced turn has no dropped frames and no deviation", () => {
+  it("a well-paced turn has no dropped frames and no deviation, and stays within the lead", () => {
     const a = analysePlayback([...pacedTurn(1000, 100, 200), mark(3000, "t1-end")], 200);
     expect(a.turns).toHaveLength(1);
     expect(a.frames).toBe(100);
@@ -43,17 +43,20 @@ describe("playback analysis", () => {
   });
 
   it("a stall longer than the buffered lead leaves a gap counted in 20 ms frames", () => {
-    // Frames from index 50 on arrive 250 ms late: the 200 ms buffer runs dry 50 ms before they come.
+    // Frames from index 50 on arrive 250 ms late: frame 49 finishes playing 70 ms before frame 50 comes.
     const a = analysePlayback(pacedTurn(0, 100, 200, (i) => (i >= 50 ? 250 : 0)), 200);
     expect(a.underruns).toBe(1);
-    expect(a.droppedFrames).toBe(3);
+    expect(a.droppedFrames).toBe(4);
     expect(Math.max(...a.pacingDeviationMs)).toBe(250);
   });
 
-  it("a stall shorter than the lead drops nothing but shows as pacing deviation", () => {
+  it("a stall shorter than the lead drops nothing but shows as pacing deviation; sending early shows too", () => {
     const a = analysePlayback(pacedTurn(0, 60, 200, (i) => (i === 30 ? 35 : 0)), 200);
     expect(a.droppedFrames).toBe(0);
     expect(Math.max(...a.pacingDeviationMs)).toBe(35);
+    const early = analysePlayback(pacedTurn(0, 30, 240), 200);
+    expect(early.maxLeadMs).toBe(240);
+    expect(Math.max(...early.pacingDeviationMs)).toBe(40);
   });
 
   it("silence between turns is not an underrun; a clear ends a turn", () => {
