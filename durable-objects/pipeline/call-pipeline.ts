@@ -166,6 +166,10 @@ export class CallPipeline {
   private stableTimer: TimerHandle | null = null;
   private lastInterim = "";
   private readonly timers: TimerHandle[] = [];
+  private warnTimer: TimerHandle | null = null;
+  private endTimer: TimerHandle | null = null;
+  /** Added to the rules' duration limit by accepted extensions. */
+  private extendedMs = 0;
   private sttReportedMs = 0;
   private preSttAudio: Uint8Array[] = [];
   private hangupRequested = false;
@@ -348,15 +352,52 @@ export class CallPipeline {
     this.streamStartedAt = now;
     this.mode = "live";
     for (const t of [this.current, ...this.queued]) if (t && t.latency.referenceAt === null) t.latency.referenceAt = now;
-    const sched = this.rules.schedule(now);
-    if (sched.warnAt !== null) this.timers.push(this.clock.setTimeout(() => this.onWarning(), sched.warnAt - now));
-    this.timers.push(this.clock.setTimeout(() => this.onDurationLimit(), sched.endAt - now));
+    this.scheduleRules(now);
     if (this.rules.isMachine(answeredBy)) {
       this.enterVoicemail("amd");
     }
     this.playback.setStreamSid(streamSid);
     // Without STT/TTS sockets there is no call: a failure here is fatal (the DO hangs up).
     runBackground("prepare", () => this.prepare(), (err, label) => this.emitError(label, err, true));
+  }
+
+  /** (Re)arms the warning and end timers for the current limit (the rules' limit plus extensions). */
+  private scheduleRules(now: number): void {
+    if (this.streamStartedAt === null) return;
+    for (const t of [this.warnTimer, this.endTimer]) if (t) this.clock.clearTimeout(t);
+    const sched = this.rules.schedule(this.streamStartedAt + this.extendedMs);
+    this.warnTimer = sched.warnAt !== null && sched.warnAt > now ? this.clock.setTimeout(() => this.onWarning(), sched.warnAt - now) : null;
+    this.endTimer = this.clock.setTimeout(() => this.onDurationLimit(), Math.max(0, sched.endAt - now));
+    for (const t of [this.warnTimer, this.endTimer]) if (t) this.timers.push(t);
+  }
+
+  /** Speak a scripted line after the current turn (budget warning, extension offer). Live calls only. */
+  say(text: string): void {
+    if (this.mode !== "live") return;
+    this.beginPersonaTurn({ kind: "warning", scriptedText: text, queue: true });
+  }
+
+  /** Move the end of the call `ms` later (an accepted extension); the warning moves with it. */
+  extendBy(ms: number): void {
+    if (this.mode !== "live" || ms <= 0) return;
+    this.extendedMs += ms;
+    this.scheduleRules(this.clock.now());
+  }
+
+  /**
+   * End the call now as the duration limit does — cut the current turn, speak `goodbyeText`
+   * (not interruptible), then ask to hang up with `reason` — e.g. when the budget is reached.
+   */
+  endWithGoodbye(goodbyeText: string, reason: HangupReason): void {
+    if (this.mode === "stopped" || this.mode === "voicemail" || this.mode === "ending") return;
+    this.rules.takeEnd();
+    this.mode = "ending";
+    this.abortSpeculation();
+    for (const t of this.queued.splice(0)) t.run?.abort();
+    const cur = this.current;
+    if (cur && !cur.finished) this.interruptPersona(cur, true);
+    this.beginPersonaTurn({ kind: "goodbye", scriptedText: goodbyeText, interruptible: false, afterPlayed: () => this.requestHangup(reason) });
+    this.timers.push(this.clock.setTimeout(() => this.requestHangup(reason), this.rules.hangupGraceMs));
   }
 
   private onWarning(): void {
