@@ -105,12 +105,15 @@ describe("call loop on the local stack", () => {
       name: "backchannel",
       rings: 1,
       steps: [
-        { say: "Hi, who is this? Tell me about yourself.", pauseMs: 300 },
+        { say: "Hi, who is this? Tell me about yourself.", personaSilentMs: 500 },
         { backchannel: "uh-huh", personaSpeakingMs: 1200 },
         { say: "Okay, got it, thanks.", personaSilentMs: 700 },
         { hangup: true, personaSilentMs: 1200, timeoutMs: 5000 },
       ],
     });
+    // The backchannel came while a reply was playing; nothing was cleared or cut.
+    const said = r.record?.said ?? [];
+    expect(said.some((s) => s.kind === "backchannel")).toBe(true);
     expect((r.record?.clears as unknown[] | undefined)?.length ?? 0).toBe(0);
     expect(replies(r).slice(1).every((t) => !t.interrupted)).toBe(true);
     expect(r.call.status).toBe("completed");
