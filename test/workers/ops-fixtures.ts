@@ -63,6 +63,8 @@ export async function seedFinishedCall(opts: { phone?: string; startedAt?: Date 
     { callId, eventKey: "reconnect:1", at: at(30), type: "provider.reconnect", service: "deepgram", message: "deepgram socket dropped; reconnected" },
     { callId, eventKey: "barge:1", at: at(41), type: "barge_in", service: "pipeline", message: "caller barged in" },
     { callId, eventKey: "fallback:1", at: at(52), type: "provider.fallback", service: "openai", message: "primary LLM slow; used fallback", data: { inputTokens: 812 } },
+    { callId, eventKey: "seq:40", at: at(50), type: "usage", service: "deepgram", message: "stt usage", data: { kind: "stt", audioMs: 30_000 } },
+    { callId, eventKey: "seq:41", at: at(60), type: "usage", service: "cerebras", message: "llm usage", data: { kind: "llm", inputTokens: 640, outputTokens: 42 } },
     { callId, eventKey: "budget:80", at: at(80), type: "budget.warning", service: "platform", message: "80% of the call budget used" },
     { callId, eventKey: "stream:stop", at: at(98), type: "stream.stop", service: "twilio", message: "media stream stopped" },
     { callId, eventKey: "status:completed", at: at(99), type: "status", service: "twilio", message: "completed" },

@@ -72,9 +72,17 @@ describe("MCP server at /mcp", () => {
     const positions = order.map((s) => out.indexOf(s));
     expect(positions.every((p) => p >= 0)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
-    expect(out).toContain("Events (11)");
+    expect(out).toContain("Events (13)");
+    expect(out).toContain("(2 usage events: deepgram 1, cerebras 1 — includeUsage=true lists them)");
+    expect(out).not.toContain("llm usage");
     expect(out).toContain("Turns (3)");
     expect(out).toMatch(/#3 assistant: Ten miles! That's huge\.\n\s+final 120ms · llm 310ms · tts 520ms · sent 560ms · heard 780ms \(fallback\)/);
+  });
+
+  it("get_call_timeline lists vendor usage events on request", async () => {
+    const out = textOf(await client.callTool({ name: "get_call_timeline", arguments: { callId: fx.callId, includeUsage: true } }));
+    expect(out).toMatch(/cerebras usage: llm usage \{"kind":"llm","inputTokens":640,"outputTokens":42\}/);
+    expect(out).not.toContain("usage events:");
   });
 
   it("get_call_timeline reports an unknown call as a tool error and validates its input", async () => {

@@ -50,6 +50,13 @@ function latencyLine(l: TurnLatencyView | null): string {
   );
 }
 
+/** `deepgram 4, elevenlabs 6` — usage events per service. */
+function usageSummary(events: EventLine[]): string {
+  const counts = new Map<string, number>();
+  for (const e of events) counts.set(e.service ?? "-", (counts.get(e.service ?? "-") ?? 0) + 1);
+  return [...counts].map(([k, n]) => `${k} ${n}`).join(", ");
+}
+
 /** Builds the MCP server with its tools bound to `db`. */
 export function createMcpServer(db: Db, log: Logger): McpServer {
   const server = new McpServer(MCP_SERVER_INFO, {
@@ -85,15 +92,21 @@ export function createMcpServer(db: Db, log: Logger): McpServer {
     "get_call_timeline",
     {
       title: "Call timeline",
-      description: "Every event of one call in order, then its transcript turns with the per-turn latency breakdown (ms from end of caller speech).",
-      inputSchema: { callId: z.uuid().describe("The call id (UUID)") },
+      description:
+        "Every event of one call in order (vendor usage events summarised unless includeUsage), then its transcript turns with the per-turn latency breakdown (ms from end of caller speech).",
+      inputSchema: {
+        callId: z.uuid().describe("The call id (UUID)"),
+        includeUsage: z.boolean().default(false).describe("List every vendor `usage` event too (default: summarised in one line)"),
+      },
       annotations: { readOnlyHint: true },
     },
-    async ({ callId }) => {
+    async ({ callId, includeUsage }) => {
       const t = await getCallTimeline(db, callId);
       log.info("mcp tool", { tool: "get_call_timeline", callId, found: t !== null });
       if (!t) return toolError(`No call ${callId}.`);
       const c = t.call;
+      const usage = t.events.filter((e) => e.type === "usage");
+      const shown = includeUsage ? t.events : t.events.filter((e) => e.type !== "usage");
       const lines = [
         `Call ${c.id} · ${c.personaName} · ${c.transport}${c.toPhoneMasked ? ` ${c.toPhoneMasked}` : ""} · ${c.status}` +
           `${c.endReason ? ` (${c.endReason})` : ""} · ${c.durationS ?? "–"}s · cost ${formatMicros(c.costMicros)}` +
@@ -101,7 +114,8 @@ export function createMcpServer(db: Db, log: Logger): McpServer {
         `created ${c.createdAt}${c.answeredAt ? ` · answered ${c.answeredAt}` : ""}${c.endedAt ? ` · ended ${c.endedAt}` : ""}`,
         "",
         `Events (${t.events.length}):`,
-        ...t.events.map((e) => `  ${eventLine(e, false)}`),
+        ...shown.map((e) => `  ${eventLine(e, false)}`),
+        ...(usage.length > 0 && !includeUsage ? [`  (${usage.length} usage events: ${usageSummary(usage)} — includeUsage=true lists them)`] : []),
         "",
         `Turns (${t.turns.length}):`,
         ...t.turns.map(
