@@ -26,6 +26,9 @@ import { personaIdBySlug, provisionUsers, type BenchUser } from "./lib/users";
 /** Injected vendor latencies (ms) and the pipeline constants the analysis needs. */
 export const INJECTED = { endpointingMs: 300, llmFirstTokenMs: 200, llmTokensPerSecond: 1000, ttsFirstByteMs: 150 } as const;
 const INJECTED_SUM_MS = INJECTED.endpointingMs + INJECTED.llmFirstTokenMs + INJECTED.ttsFirstByteMs;
+/** The pipeline ends a turn on its local VAD (200 ms of quiet) + Deepgram `Finalize`, not on endpointing. */
+const VAD_STOP_MS = 200;
+const PATH_SUM_MS = VAD_STOP_MS + INJECTED.llmFirstTokenMs + INJECTED.ttsFirstByteMs;
 /** Pipeline defaults (durable-objects/pipeline): pacer lead and the barge-in gate. */
 const LEAD_MS = 200;
 const BARGE_MIN_WORDS = 2;
@@ -227,7 +230,7 @@ async function bargeInPhase(stack: Stack, us: BenchUser[], personaId: string) {
     cutHeard += run.call.heard.filter((h) => h.cut).length;
   }
   log(`  speech start → clear ${formatSummary(summarize(clear))}; interruptions without clear ${noClear}; persona already quiet ${notOverlapping}`);
-  log(`  clear after the gate's own requirement (${BARGE_MIN_VOICED_MS} ms voiced, ${BARGE_MIN_WORDS} words spoken) ${formatSummary(summarize(afterGate))}; heard segments cut ${cutHeard}`);
+  log(`  clear after the gate could first fire (${BARGE_MIN_WORDS} words begun or ${BARGE_MIN_VOICED_MS} ms voiced) ${formatSummary(summarize(afterGate))}; heard segments cut ${cutHeard}`);
   return { clear, afterGate, noClear, notOverlapping, m };
 }
 
@@ -303,12 +306,16 @@ async function main(): Promise<void> {
     stack = undefined;
 
     const overhead = off.r.v2v.map((v) => v - INJECTED_SUM_MS);
+    const pathOverhead = off.r.v2v.map((v) => v - PATH_SUM_MS);
     const greeting = [...off.r.greeting, ...on.r.greeting];
     Object.assign(out, {
       turns: off.r.v2v.length,
       v2v_p50_ms: p(off.r.v2v, 50),
       v2v_p95_ms: p(off.r.v2v, 95),
       overhead_p95_ms: p(overhead, 95),
+      path_sum_ms: PATH_SUM_MS,
+      path_overhead_p50_ms: p(pathOverhead, 50),
+      path_overhead_p95_ms: p(pathOverhead, 95),
       speculative_turns: on.r.v2v.length,
       speculative_v2v_p50_ms: p(on.r.v2v, 50),
       speculative_v2v_p95_ms: p(on.r.v2v, 95),
@@ -330,9 +337,11 @@ async function main(): Promise<void> {
       wall_s: round((performance.now() - t0) / 1000),
     });
     const targets: [string, boolean | null][] = [
-      ["overhead p95 ≤ 15 ms", out.overhead_p95_ms === null ? null : (out.overhead_p95_ms as number) <= 15],
+      ["overhead p95 ≤ 15 ms (v2v − injected sum)", out.overhead_p95_ms === null ? null : (out.overhead_p95_ms as number) <= 15],
+      ["overhead p95 ≤ 15 ms (v2v − (VAD stop + LLM + TTS))", out.path_overhead_p95_ms === null ? null : (out.path_overhead_p95_ms as number) <= 15],
       ["speculative v2v p50 < injected sum", out.speculative_v2v_p50_ms === null ? null : (out.speculative_v2v_p50_ms as number) < INJECTED_SUM_MS],
-      ["barge-in p95 ≤ 100 ms", out.bargein_clear_p95_ms === null ? null : (out.bargein_clear_p95_ms as number) <= 100],
+      ["barge-in p95 ≤ 100 ms (from caller speech start)", out.bargein_clear_p95_ms === null ? null : (out.bargein_clear_p95_ms as number) <= 100],
+      ["barge-in p95 ≤ 100 ms (after the gate could first fire)", out.bargein_clear_after_gate_p95_ms === null ? null : (out.bargein_clear_after_gate_p95_ms as number) <= 100],
       ["greeting p95 ≤ 1000 ms", out.greeting_p95_ms === null ? null : (out.greeting_p95_ms as number) <= 1000],
       ["CPU ≤ 300 ms per call-minute", out.cpu_ms_per_call_minute === null ? null : (out.cpu_ms_per_call_minute as number) <= 300],
       [`${CFG.concurrency} concurrent calls, 0 dropped frames`, conc ? conc.maxLive >= CFG.concurrency && conc.dropped === 0 : null],

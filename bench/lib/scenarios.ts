@@ -60,21 +60,18 @@ export function bargeInScenario(n: number, speakingMs = 600, offset = 0): Scenar
 }
 
 /**
- * Ms of caller audio until the barge-in gate can have both conditions met: `minVoicedMs` of speech
- * and `minWords` words spoken (end of the last needed word, at `msPerChar` per character).
+ * Ms of caller audio after which the pipeline's barge-in gate (durable-objects/pipeline/barge-in.ts)
+ * can first fire: `minWords` words begun in the transcript OR `minVoicedMs` of voice, whichever
+ * comes first (the second word counts once its first character has been spoken, at `msPerChar`).
+ * A lower bound: it ignores Deepgram's interim cadence and the VAD onset.
  */
 export function gateReadyMs(text: string, msPerChar: number, minWords: number, minVoicedMs: number): number {
   let words = 0;
-  let end = text.length;
   for (let i = 0; i < text.length; i++) {
     const startsWord = text[i] !== " " && (i === 0 || text[i - 1] === " ");
     if (!startsWord) continue;
     words++;
-    if (words === minWords) {
-      const next = text.indexOf(" ", i);
-      end = next < 0 ? text.length : next;
-      break;
-    }
+    if (words === minWords) return Math.min(minVoicedMs, (i + 1) * msPerChar);
   }
-  return Math.max(minVoicedMs, end * msPerChar);
+  return minVoicedMs;
 }

@@ -84,10 +84,11 @@ describe("helpers", () => {
     expect(parseStat("garbage")).toBeNull();
   });
 
-  it("the barge-in gate needs both the voiced minimum and two spoken words", () => {
-    expect(gateReadyMs("Sorry, can I stop you there?", 60, 2, 500)).toBe(600);
-    expect(gateReadyMs("Hey you there", 60, 2, 500)).toBe(500);
+  it("the barge-in gate can fire at two begun words or the voiced minimum, whichever is first", () => {
+    expect(gateReadyMs("Sorry, can I stop you there?", 60, 2, 500)).toBe(480);
+    expect(gateReadyMs("Hey you there", 60, 2, 500)).toBe(300);
     expect(gateReadyMs("Stop", 60, 2, 500)).toBe(500);
+    expect(gateReadyMs("Absolutely wonderful", 60, 2, 500)).toBe(500);
   });
 
   it("sandbox speech is voiced and μ-law silence is not", () => {
