@@ -246,6 +246,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       join(dataDir, "wrangler"),
       "--show-interactive-dev-session=false",
       "--live-reload=false",
+      // GET /__scheduled?cron=… runs the Worker's scheduled handler (local dev only; Cron Triggers don't fire in dev)
+      "--test-scheduled",
       ...Object.entries({ ...env, ...opts.vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ];
     const output: string[] = [];
