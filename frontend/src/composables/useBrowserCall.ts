@@ -52,7 +52,6 @@ export function useBrowserCall(): UseBrowserCall {
   const audioOn = ref(false);
 
   let stream: BrowserStream | null = null;
-  let socket: WebSocket | null = null;
   let microphone: Microphone | null = null;
   let speaker: ReturnType<typeof createWebAudioSpeaker> = null;
   let newLine = true;
@@ -73,7 +72,6 @@ export function useBrowserCall(): UseBrowserCall {
         void speaker.resume().then(refreshAudio, refreshAudio);
       }
       const ws = new WebSocket(browserSocketUrl(callId, ticket, location.origin));
-      socket = ws;
       const s = new BrowserStream(
         { socket: ws, callSid: callId, customParameters: { callId }, decodeSpeech: opts.decodeSpeech ?? true, speaker },
         {
@@ -164,7 +162,6 @@ export function useBrowserCall(): UseBrowserCall {
   onBeforeUnmount(() => {
     stopMic();
     stream?.stop();
-    socket = null;
     speaker?.close();
     speaker = null;
   });
