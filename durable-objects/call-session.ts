@@ -21,6 +21,8 @@ import { memoryChatModel } from "../worker/services/memory-extraction";
 import { recordEvents } from "../worker/services/timeline";
 import { hangupCall } from "../worker/services/twilio-rest";
 import { CallStore, INITIAL_STATE, toCallTurn, type CallSetup, type CallState, type StoredEvent } from "./call-store";
+import { CallMoney } from "./money/call-money";
+import { saysYes, type MeterEffect } from "./money/cost-meter";
 import { CallPipeline, type PipelineConfig } from "./pipeline/call-pipeline";
 import { pastCallSearchTool, withTools } from "./pipeline/tools";
 import type { HangupReason, PipelineEvent } from "./pipeline/events";
@@ -36,6 +38,8 @@ export function onCallDtmf(hook: DtmfHook): void {
   dtmfHooks.push(hook);
 }
 
+/** The live cost ticker and budget checks run this often while the call is connected. */
+const MONEY_TICK_MS = 2_000;
 /** Flush batches to Postgres this long after the first unflushed write. */
 const FLUSH_DELAY_MS = 250;
 /** Spoken when a call resumes after the Durable Object restarted. */
@@ -59,6 +63,9 @@ export class CallSession extends DurableObject<Env> {
   private pipeline: CallPipeline | null = null;
   private preparing: Promise<void> | null = null;
   private socket: WebSocket | null = null;
+  /** Cost ledger, budget and extension logic for this call (durable-objects/money). */
+  private money: CallMoney | null = null;
+  private moneyTimer: ReturnType<typeof setInterval> | null = null;
   private viewers = new Set<WritableStreamDefaultWriter<Uint8Array>>();
   private speaking: "persona" | "caller" | "none" = "none";
   private eventSeq = 0;
@@ -296,6 +303,7 @@ export class CallSession extends DurableObject<Env> {
   private onStreamStart(): void {
     if (!this.state.streamStartedAt) this.saveState({ streamStartedAt: Date.now() });
     this.event("stream.start", "twilio", "media stream started", {}, "stream.start");
+    this.startMoney(this.state.streamStartedAt ?? Date.now());
     if (this.setupInfo?.transport === "browser") void this.markAnswered();
     this.prewarm();
   }
@@ -342,6 +350,7 @@ export class CallSession extends DurableObject<Env> {
           `turn:${seq}`,
         );
         if (turn.speaker === "user" && this.speaking === "caller") this.setSpeaking("none");
+        if (turn.speaker === "user" && this.money?.offerOpen(Date.now()) && saysYes(turn.text)) void this.acceptExtension();
         this.broadcast({ type: "turn", turn });
         return;
       }
@@ -354,6 +363,9 @@ export class CallSession extends DurableObject<Env> {
         return;
       case "usage":
         this.event("usage", e.usage.provider, `${e.usage.kind} usage`, { ...e.usage });
+        void this.callMoney()
+          ?.record(e.usage, e.at)
+          .catch((err: unknown) => this.log.warn("pricing usage failed", { err }));
         return;
       case "latency":
         return;
@@ -384,6 +396,7 @@ export class CallSession extends DurableObject<Env> {
   private onDtmf(digit: string): void {
     const setup = this.setupInfo;
     if (!setup) return;
+    if (digit === "1" && this.money?.offerOpen(Date.now())) void this.acceptExtension();
     for (const hook of dtmfHooks) {
       void Promise.resolve()
         .then(() => hook({ callId: setup.callId, userId: setup.userId }, digit))
@@ -450,6 +463,7 @@ export class CallSession extends DurableObject<Env> {
       // already closed
     }
     await this.pipeline?.stop();
+    await this.stopMoney();
     const status = outcome.status ?? "completed";
     const endReason = this.state.endReason ?? outcome.endReason ?? null;
     const durationS =
@@ -471,7 +485,7 @@ export class CallSession extends DurableObject<Env> {
       this.log.warn("transcript write failed", { err });
     }
     const memory = { llm: memoryChatModel(this.config), defer: (work: Promise<unknown>) => this.ctx.waitUntil(work) };
-    const finalized = await finalizeCall({ db: this.db, log: this.log, memory }, setup.callId, {
+    const finalized = await finalizeCall({ db: this.db, log: this.log, config: this.config, memory }, setup.callId, {
       ...outcome,
       status,
       ...(endReason ? { endReason } : {}),
@@ -486,6 +500,97 @@ export class CallSession extends DurableObject<Env> {
       await w.close().catch(() => {});
     }
     this.viewers.clear();
+  }
+
+  // ─────────────────────────────────────────────────────────────── money
+
+  private callMoney(): CallMoney | null {
+    const setup = this.setupInfo;
+    if (!setup) return null;
+    this.money ??= new CallMoney({ storage: this.ctx.storage, db: () => this.db, config: this.config, callId: setup.callId, userId: setup.userId, log: this.log });
+    return this.money;
+  }
+
+  /** The call is connected: bill it, then every 2 s advance the meter, act on its effects and push the live cost. */
+  private startMoney(connectedAt: number): void {
+    const money = this.callMoney();
+    if (!money || this.moneyTimer || this.state.finished) return;
+    void money.connect(connectedAt).catch((err: unknown) => this.log.warn("cost meter failed to start", { err }));
+    this.moneyTimer = setInterval(() => void this.moneyTick(), MONEY_TICK_MS);
+  }
+
+  private async moneyTick(): Promise<void> {
+    const money = this.money;
+    if (!money || this.state.finished) return;
+    try {
+      const now = Date.now();
+      for (const effect of await money.tick(now)) this.onMoneyEffect(effect);
+      const snap = money.snapshot(now);
+      if (snap) this.broadcast({ type: "cost", totalMicros: snap.totalMicros, byService: snap.byService });
+      this.scheduleFlush();
+    } catch (err) {
+      this.log.warn("cost meter tick failed", { err });
+    }
+  }
+
+  /** Final tick (the last started minute), then stop the ticker. */
+  private async stopMoney(): Promise<void> {
+    if (this.moneyTimer) clearInterval(this.moneyTimer);
+    this.moneyTimer = null;
+    const money = this.money;
+    if (!money || !this.state.streamStartedAt) return;
+    try {
+      await money.tick(Date.now());
+      const snap = money.snapshot(Date.now());
+      if (snap) this.broadcast({ type: "cost", totalMicros: snap.totalMicros, byService: snap.byService });
+    } catch (err) {
+      this.log.warn("final cost tick failed", { err });
+    }
+  }
+
+  private onMoneyEffect(e: MeterEffect): void {
+    switch (e.type) {
+      case "warn":
+        this.event("budget.warning", "money", e.message, { spentMicros: e.spentMicros, limitMicros: e.limitMicros }, "budget.warning");
+        this.broadcast({ type: "notice", message: "You're close to your spending limit" });
+        this.pipeline?.say(e.message);
+        return;
+      case "cutoff":
+        this.saveState({ endReason: this.state.endReason ?? "budget_limit" });
+        void recordEndReason(this.db, this.callId, "budget_limit").catch(() => {});
+        this.event("budget.cutoff", "money", e.message, { spentMicros: e.spentMicros, limitMicros: e.limitMicros }, "budget.cutoff");
+        this.broadcast({ type: "notice", message: "Spending limit reached: ending the call" });
+        // The goodbye is spoken, then the pipeline asks to hang up; the recorded reason (budget_limit) wins.
+        if (this.pipeline) this.pipeline.endWithGoodbye(e.message, "duration-limit");
+        else void this.requestHangup("budget_limit", "budget limit reached");
+        return;
+      case "offer-extension":
+        this.event("extension.offer", "money", e.message, { minutes: e.minutes, priceMicros: e.priceMicros }, "extension.offer");
+        this.pipeline?.say(e.message);
+        return;
+      case "extended":
+        this.event("extension.accepted", "money", e.message, { extensions: e.extensions, durationLimitS: e.durationLimitS, chargedMicros: e.chargedMicros }, `extension:${e.extensions}`);
+        if (this.setupInfo) {
+          const added = e.durationLimitS - this.setupInfo.durationLimitS;
+          this.setupInfo = { ...this.setupInfo, durationLimitS: e.durationLimitS };
+          this.store.put("setup", this.setupInfo);
+          if (added > 0) this.pipeline?.extendBy(added * 1000);
+        }
+        this.broadcast({ type: "notice", message: "Call extended" });
+        this.pipeline?.say(e.message);
+        return;
+    }
+  }
+
+  /** The caller said yes / pressed 1 while the extension offer was open. */
+  private async acceptExtension(): Promise<void> {
+    try {
+      const effect = await this.money?.accept(Date.now());
+      if (effect) this.onMoneyEffect(effect);
+      else this.event("extension.failed", "money", "extension not charged", {});
+    } catch (err) {
+      this.log.warn("extension failed", { err });
+    }
   }
 
   // ─────────────────────────────────────────────────────────────── persistence
@@ -517,6 +622,9 @@ export class CallSession extends DurableObject<Env> {
   /** Copies unflushed turns and events to Postgres (idempotent), then marks them flushed. */
   private async flush(): Promise<void> {
     if (!this.setupInfo) return;
+    await this.callMoney()
+      ?.flush()
+      .catch((err: unknown) => this.log.warn("cost event flush failed", { err }));
     const callId = this.setupInfo.callId;
     for (let round = 0; round < 20 && this.store.hasUnflushed(); round++) {
       const { turns, events } = this.store.unflushed();

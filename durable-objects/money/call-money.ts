@@ -28,6 +28,7 @@ interface StoredPlan {
   minutes: number;
   priceMicros: number;
   isFreeTrial: boolean;
+  telephony: boolean;
   limitMicros: number | null;
   warnAtPercent: number;
   autoCutoff: boolean;
@@ -64,20 +65,21 @@ export class CallMoney {
     const rates = await loadRates(db());
     let plan = await storage.get<StoredPlan>(PLAN_KEY);
     if (!plan) {
-      const [call] = await db().select({ priceMicros: calls.priceMicros, isFreeTrial: calls.isFreeTrial, durationLimitS: calls.durationLimitS }).from(calls).where(eq(calls.id, callId));
+      const [call] = await db().select({ priceMicros: calls.priceMicros, isFreeTrial: calls.isFreeTrial, durationLimitS: calls.durationLimitS, transport: calls.transport }).from(calls).where(eq(calls.id, callId));
       const tier = CALL_OPTIONS.find((o) => o.priceMicros === call?.priceMicros);
       const budget = await budgetPlanFor(db(), userId, { excludeCallId: callId });
       plan = {
         minutes: tier?.minutes ?? Math.max(1, Math.round((call?.durationLimitS ?? 300) / 60)),
         priceMicros: call?.priceMicros ?? 0,
         isFreeTrial: call?.isFreeTrial ?? false,
+        telephony: call?.transport !== "browser",
         ...budget,
       };
       await storage.put(PLAN_KEY, plan);
     }
     const meterOpts = {
       rates,
-      plan: { minutes: plan.minutes, priceMicros: plan.priceMicros, isFreeTrial: plan.isFreeTrial || plan.priceMicros === 0, extension: EXTENSION },
+      plan: { minutes: plan.minutes, priceMicros: plan.priceMicros, isFreeTrial: plan.isFreeTrial || plan.priceMicros === 0, extension: EXTENSION, telephony: plan.telephony },
       budget: { limitMicros: plan.limitMicros, warnAtPercent: plan.warnAtPercent, autoCutoff: plan.autoCutoff },
     };
     const saved = await storage.get<unknown>(STATE_KEY);

@@ -186,6 +186,15 @@ describe("extension", () => {
   });
 });
 
+describe("browser calls", () => {
+  it("bill the platform fee but no telephony minutes", () => {
+    const meter = new CostMeter({ rates: seedRates, plan: { ...fiveMin, telephony: false }, budget: noBudget });
+    meter.connect(T0);
+    meter.tick(T0 + 200_000);
+    expect(meter.snapshot(T0 + 200_000).byService).toEqual({ platform: 20_000 });
+  });
+});
+
 describe("restore", () => {
   it("resumes after a restart without billing the same minute or fee twice", () => {
     const opts = { rates: seedRates, plan: fiveMin, budget: noBudget };

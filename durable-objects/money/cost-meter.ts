@@ -181,6 +181,8 @@ export interface SpendPlan {
   extension: { minutes: number; priceMicros: number };
   /** @default 1 */
   maxExtensions?: number;
+  /** False for browser calls: no telephony minutes are billed. @default true */
+  telephony?: boolean;
 }
 
 /** The user's budget as it stood when the call was placed. */
@@ -330,7 +332,7 @@ export class CostMeter {
 
   /** Telephony is billed per started minute of connected time (Twilio's rule). */
   private billMinutes(now: number): PricedCost[] {
-    if (this.state.connectedAt === null) return [];
+    if (this.state.connectedAt === null || this.plan.telephony === false) return [];
     const started = Math.floor(Math.max(0, now - this.state.connectedAt) / 60_000) + 1;
     const out: PricedCost[] = [];
     while (this.state.twilioMinutes < started) {

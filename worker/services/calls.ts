@@ -9,7 +9,7 @@
  */
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import VoiceResponse from "twilio/lib/twiml/VoiceResponse";
-import { CALL_OPTIONS, type Call, type CallMinutes, type CallStatus, type CallTurn, type TurnLatency } from "../../contracts/calls";
+import { CALL_OPTIONS, EXTENSION, type Call, type CallMinutes, type CallStatus, type CallTurn, type TurnLatency } from "../../contracts/calls";
 import type { CallSetup } from "../../durable-objects/call-store";
 import type { Db } from "../db/client";
 import { callTurns, calls, personas, userPersonaRelationships, users } from "../db/schema";
@@ -259,7 +259,8 @@ export async function placeCall(deps: CallDeps, input: PlaceCallInput): Promise<
       twiml: twimlFor(config, call.id, token),
       statusCallback: `${config.publicBaseUrl}/twilio/status/${call.id}`,
       timeoutS: RING_TIMEOUT_S,
-      timeLimitS: call.durationLimitS + TIME_LIMIT_MARGIN_S,
+      // Room for an accepted extension (+5 min); the pipeline enforces the bought time itself.
+      timeLimitS: call.durationLimitS + (call.isFreeTrial ? 0 : EXTENSION.minutes * 60) + TIME_LIMIT_MARGIN_S,
       asyncAmdStatusCallback: `${config.publicBaseUrl}/twilio/amd/${call.id}`,
     });
     const [updated] = await db
