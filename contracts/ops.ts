@@ -39,9 +39,9 @@ export const AdminCall = z.object({
   chargeMicros: z.number().int().nullable(),
   createdAt: IsoDate,
   endedAt: IsoDate.nullable(),
-  /** Assistant turns with a measured latency. */
+  /** Replies to caller speech with a measured latency (the greeting is not counted). */
   turns: z.number().int(),
-  /** Mean / worst caller-perceived response latency (first audio heard, else first audio sent), ms. */
+  /** Mean / worst response latency: end of caller speech → first reply audio sent, ms. */
   avgLatencyMs: z.number().int().nullable(),
   maxLatencyMs: z.number().int().nullable(),
 });

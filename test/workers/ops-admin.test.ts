@@ -38,8 +38,8 @@ describe("admin endpoints", () => {
       durationS: 95,
       costMicros: 412_345,
       turns: 2,
-      avgLatencyMs: 600,
-      maxLatencyMs: 780,
+      avgLatencyMs: 385,
+      maxLatencyMs: 560,
     });
     expect(String(res.body.calls[0]?.userEmailMasked)).toMatch(/^u\*\*\*@example\.com$/);
     const failed = await api<{ calls: unknown[] }>("GET", `/api/admin/calls?userId=${fx.account.user.id}&status=failed`, { token: adminToken });

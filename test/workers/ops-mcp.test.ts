@@ -111,7 +111,7 @@ describe("MCP server at /mcp", () => {
     expect(out).toMatch(/^1 call\(s\)/);
     expect(out).toContain(fx.callId);
     expect(out).toContain("completed (caller_hung_up)");
-    expect(out).toContain("2 turns · latency avg 600ms max 780ms");
+    expect(out).toContain("2 turns · latency avg 385ms max 560ms");
     const none = textOf(await client.callTool({ name: "list_calls", arguments: { userId: fx.account.user.id, status: "failed" } }));
     expect(none).toBe("No calls match.");
   });

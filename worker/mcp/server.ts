@@ -164,7 +164,7 @@ export function createMcpServer(db: Db, log: Logger): McpServer {
     "list_calls",
     {
       title: "List calls",
-      description: "Calls, newest first, with status, duration, cost and response latency (mean/worst of first audio heard). Filter by status, user, persona and period.",
+      description: "Calls, newest first, with status, duration, cost and response latency (mean/worst of end of caller speech → first reply audio sent). Filter by status, user, persona and period.",
       inputSchema: {
         status: ListCallsQuery.shape.status.describe("queued, initiated, ringing, in_progress, completed, busy, no_answer, failed, canceled"),
         userId: ListCallsQuery.shape.userId,

@@ -20,8 +20,12 @@ export interface ListCallsFilter {
   limit?: number;
 }
 
-/** Caller-perceived response latency of a turn (ms): first audio heard, else first audio sent. */
-const RESPONSE_MS = sql<number>`coalesce((${callTurns.latency}->>'firstMarkHeardMs')::float8, (${callTurns.latency}->>'firstAudioSentMs')::float8)`;
+/**
+ * Response latency of a turn (ms): end of the caller's speech → the reply's first audio frame sent
+ * to the phone (`firstAudioSentMs`). `firstMarkHeardMs` is later by design — the echo of the first
+ * sentence's end mark, i.e. after that sentence has played — so it is not the response time.
+ */
+const RESPONSE_MS = sql<number>`(${callTurns.latency}->>'firstAudioSentMs')::float8`;
 
 /** Calls, newest first, with status, cost and latency summary. */
 export async function listCalls(db: Db, f: ListCallsFilter = {}): Promise<AdminCall[]> {
@@ -62,7 +66,15 @@ export async function listCalls(db: Db, f: ListCallsFilter = {}): Promise<AdminC
       maxMs: sql<number | null>`round(max(${RESPONSE_MS}))::int`,
     })
     .from(callTurns)
-    .where(and(inArray(callTurns.callId, rows.map((r) => r.id)), eq(callTurns.speaker, "assistant"), isNotNull(callTurns.latency)))
+    // replies to caller speech only (a greeting has no end of speech to measure from)
+    .where(
+      and(
+        inArray(callTurns.callId, rows.map((r) => r.id)),
+        eq(callTurns.speaker, "assistant"),
+        isNotNull(callTurns.latency),
+        sql`${callTurns.latency}->>'endOfSpeechToFinalMs' IS NOT NULL`,
+      ),
+    )
     .groupBy(callTurns.callId);
   const byCall = new Map(latency.map((l) => [l.callId, l]));
   return rows.map((r) => {

@@ -188,10 +188,10 @@ export function latencyView(raw: Record<string, unknown> | null | undefined): Tu
   };
 }
 
-/** The caller-perceived response latency of a turn: first audio heard, else first audio sent. */
+/** Response latency of a turn: end of caller speech → first reply audio sent (the first mark echoes after a sentence played). */
 export function responseLatencyMs(l: TurnLatencyView | null): number | null {
   if (!l) return null;
-  return l.firstMarkHeardMs ?? l.firstAudioSentMs ?? null;
+  return l.firstAudioSentMs;
 }
 
 /** One call with every event in order and its turns; null when the call does not exist. */

@@ -23,7 +23,7 @@ export function fetchCosts(groupBy: "service" | "persona" | "day"): Promise<Aggr
   return api.get<AggregateCostsResponse>(`/api/admin/costs?groupBy=${groupBy}`);
 }
 
-/** Caller-perceived response latency of a turn (first audio heard, else first audio sent). */
+/** Response latency of a turn: end of caller speech → first reply audio sent (ms). */
 export function responseMs(turn: TimelineTurn): number | null {
-  return turn.latency ? (turn.latency.firstMarkHeardMs ?? turn.latency.firstAudioSentMs ?? null) : null;
+  return turn.latency?.firstAudioSentMs ?? null;
 }
