@@ -74,6 +74,19 @@ export const routes: RouteRecordRaw[] = [
     meta: { title: "Memory", requiresAuth: true, layout: "app", nav: { label: "Memory", icon: "brain", order: 50 } },
   },
   { path: "/calls/:id", name: "call-live", component: () => import("./pages/LiveCallPage.vue"), meta: { title: "Live call", requiresAuth: true, layout: "app" } },
+  {
+    path: "/billing",
+    name: "billing",
+    component: () => import("./pages/BillingPage.vue"),
+    meta: { title: "Billing", requiresAuth: true, layout: "app", nav: { label: "Billing", icon: "lock", order: 60 } },
+  },
+  { path: "/billing/budget", name: "budget", component: () => import("./pages/BudgetPage.vue"), meta: { title: "Budget", requiresAuth: true, layout: "app" } },
+  {
+    path: "/usage",
+    name: "usage",
+    component: () => import("./pages/UsagePage.vue"),
+    meta: { title: "Usage & costs", requiresAuth: true, layout: "app", nav: { label: "Usage", icon: "monitor", order: 65 } },
+  },
   { path: "/profile", name: "profile", component: () => import("./pages/ProfilePage.vue"), meta: { title: "Profile", requiresAuth: true, layout: "app" } },
   { path: "/:pathMatch(.*)*", name: "not-found", component: () => import("./pages/NotFoundPage.vue"), meta: { title: "Page not found", layout: "marketing" } },
 ];
