@@ -136,8 +136,8 @@ describe("operating it: MCP, WorkOS sign-in, admin pages, clean logs", () => {
       const timeline = textOf(await client.callTool({ name: "get_call_timeline", arguments: { callId } }));
       expect(timeline).toContain("Events (5)");
       expect(timeline).toContain("***0142");
-      expect(timeline).toMatch(/#1 assistant: Hey, it's Brad!\n\s+final 90ms · llm 250ms · tts 400ms · sent 450ms · heard 650ms/);
-      expect(timeline).toMatch(/#3 assistant: Good to hear you\.\n\s+final 90ms · llm 250ms · tts 400ms · sent 750ms · heard 950ms/);
+      expect(timeline).toMatch(/#1 assistant: Hey, it's Brad!\n\s+final 90ms · llm 250ms · tts 400ms · sent 450ms · mark 650ms/);
+      expect(timeline).toMatch(/#3 assistant: Good to hear you\.\n\s+final 90ms · llm 250ms · tts 400ms · sent 750ms · mark 950ms/);
 
       const costs = textOf(await client.callTool({ name: "aggregate_costs", arguments: { groupBy: "persona" } }));
       expect(costs).toMatch(/Brad: cost \$0\.0280 \(1 events\) · revenue \$4\.9900 · margin \$4\.9620/);
@@ -269,7 +269,7 @@ describe("operating it: MCP, WorkOS sign-in, admin pages, clean logs", () => {
       mkdirSync(RESULTS_DIR, { recursive: true });
       writeFileSync(join(RESULTS_DIR, "ops-keyless-call-timeline.txt"), `${text}\n`);
       expect(text).toContain(`Turns (${result.turns.length})`);
-      expect(text.match(/final \S+ · llm \S+ · tts \S+ · sent \S+ · heard \S+/g)?.length).toBe(replies.length);
+      expect(text.match(/final \S+ · llm \S+ · tts \S+ · sent \S+ · mark \S+/g)?.length).toBe(replies.length);
     } finally {
       await client.close();
     }

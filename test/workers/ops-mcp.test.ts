@@ -76,7 +76,7 @@ describe("MCP server at /mcp", () => {
     expect(out).toContain("(2 usage events: deepgram 1, cerebras 1 — includeUsage=true lists them)");
     expect(out).not.toContain("llm usage");
     expect(out).toContain("Turns (3)");
-    expect(out).toMatch(/#3 assistant: Ten miles! That's huge\.\n\s+final 120ms · llm 310ms · tts 520ms · sent 560ms · heard 780ms \(fallback\)/);
+    expect(out).toMatch(/#3 assistant: Ten miles! That's huge\.\n\s+final 120ms · llm 310ms · tts 520ms · sent 560ms · mark 780ms \(fallback\)/);
   });
 
   it("get_call_timeline lists vendor usage events on request", async () => {

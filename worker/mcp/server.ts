@@ -46,7 +46,7 @@ function latencyLine(l: TurnLatencyView | null): string {
   const flags = [l.speculative ? "speculative" : null, l.fallback ? "fallback" : null].filter(Boolean).join(",");
   return (
     `final ${ms(l.endOfSpeechToFinalMs)} · llm ${ms(l.llmFirstTokenMs)} · tts ${ms(l.ttsFirstByteMs)} · ` +
-    `sent ${ms(l.firstAudioSentMs)} · heard ${ms(l.firstMarkHeardMs)}${flags ? ` (${flags})` : ""}`
+    `sent ${ms(l.firstAudioSentMs)} · mark ${ms(l.firstMarkHeardMs)}${flags ? ` (${flags})` : ""}`
   );
 }
 
