@@ -5,8 +5,11 @@
  * live page shows the status, both speakers' turns as they happen and the time remaining; "End
  * call" hangs up. Then a browser call: the page itself speaks the Twilio Media Streams protocol to
  * the call's Durable Object, typed text goes out as the sandbox voice, and Brad's spoken reply is
- * decoded from the audio and lands in the transcript. Screenshots go to test-results/.
+ * decoded from the audio and lands in the transcript. Finally a new user verifies their phone
+ * (the code arrives by text on the sandbox phone page), places a call, answers it on the sandbox
+ * phone page in a second tab and talks. Screenshots go to test-results/.
  */
+import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -200,5 +203,72 @@ describe("live call in the browser", () => {
     expect(detail.turns.slice(lastUser + 1).some((t) => t.speaker === "assistant" && t.text.trim().length > 0)).toBe(true);
     expect(errors).toEqual([]);
     expect(failed.filter((f) => !f.endsWith("/api/billing/quote"))).toEqual([]);
+  });
+  it("a new user verifies their phone by a texted code, then answers the call on the sandbox phone page", async () => {
+    const twilio = stack.sandbox.urls.twilio;
+    const number = "+15555550123";
+    const context = await browser.newContext({ baseURL: stack.baseUrl, viewport: { width: 1280, height: 900 } });
+    const app = await context.newPage();
+    app.on("pageerror", (err) => errors.push(`pageerror: ${err.message}`));
+    const phone = await context.newPage();
+    try {
+      await app.goto("/register");
+      await app.getByLabel("Your name").fill("Nia Verify");
+      await app.getByLabel("Email").fill(`verify-${randomUUID().slice(0, 8)}@example.com`);
+      await app.getByLabel("Password", { exact: true }).fill("a long enough passphrase");
+      await app.getByRole("button", { name: "Create account" }).click();
+      await app.waitForURL("**/personas");
+
+      // The sandbox phone for the new number: texts arrive here, and calls ring here.
+      await phone.goto(`${twilio}/phone?number=${encodeURIComponent(number)}`);
+      await phone.locator("#connText", { hasText: number }).waitFor({ timeout: 10_000 });
+
+      await app.locator('[data-testid=persona-card][data-persona-name="Brad"]').first().getByRole("link", { name: "Brad" }).click();
+      await app.getByTestId("call-me-now").waitFor();
+      expect(await app.getByTestId("call-price").innerText()).toContain("Free trial call");
+      await app.getByTestId("call-me-now-button").click();
+      const verify = app.getByTestId("phone-verification");
+      await verify.waitFor();
+      await verify.getByLabel("Your phone number").fill("+1 555 555 0123");
+      await verify.getByRole("button", { name: "Text me a code" }).click();
+      await verify.getByLabel("Code").waitFor();
+      expect(await verify.getByTestId("sandbox-phone-link").getAttribute("href")).toBe(`${twilio}/phone?number=%2B15555550123`);
+      await shot(app, "live-07-verify-code-sent");
+
+      const code = (await phone.getByTestId("sms-code").first().innerText({ timeout: 10_000 })).trim();
+      expect(code).toMatch(/^\d{4,10}$/);
+      await shot(phone, "live-08-sandbox-phone-sms");
+      await verify.getByLabel("Code").fill(code);
+      await verify.getByRole("button", { name: "Verify" }).click();
+
+      // Verified → the call is placed and the live page opens; the sandbox phone rings.
+      await app.waitForURL(/\/calls\/[0-9a-f-]{36}$/, { timeout: 15_000 });
+      await phone.locator("#ringing:not(.hidden)").waitFor({ timeout: 30_000 });
+      await phone.locator("#answer").click();
+      await app.locator("[data-testid=call-status]", { hasText: "Connected" }).waitFor({ timeout: 20_000 });
+      await app.getByTestId("turn-persona").first().waitFor({ timeout: 20_000 });
+      await phone.locator("#sayText").fill("Hi Brad, I'm answering on the sandbox phone.");
+      await phone.locator("#sayText").press("Enter");
+      try {
+        await app.locator("[data-testid=turn-caller]", { hasText: "answering on the sandbox phone" }).waitFor({ timeout: 30_000 });
+      } catch (err) {
+        await shot(app, "live-09-FAILED-app");
+        await shot(phone, "live-10-FAILED-phone");
+        const calls = (await (await fetch(`${twilio}/__sandbox/calls`)).json()) as { calls: { callSid: string }[] };
+        const sid = calls.calls.at(-1)?.callSid ?? "";
+        const rec = (await (await fetch(`${twilio}/__sandbox/calls/${sid}`)).json()) as Record<string, unknown>;
+        console.error("callee record:", JSON.stringify({ status: rec.status, said: rec.said, heardText: rec.heardText, errors: rec.errors, streams: rec.streams }).slice(0, 3000));
+        console.error("stack log (errors):", stackLog.filter((l) => /error|exception|uncaught/i.test(l)).slice(-30).join("\n"));
+        throw err;
+      }
+      await shot(app, "live-09-sandbox-phone-call-live");
+      await shot(phone, "live-10-sandbox-phone-in-call");
+
+      await app.getByTestId("end-call").click();
+      await app.getByTestId("call-ended").waitFor({ timeout: 20_000 });
+      expect(await app.getByTestId("call-ended").innerText()).toContain("free trial");
+    } finally {
+      await context.close();
+    }
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The live call page over a mocked SSE stream: status, who is speaking, time remaining, the
- * transcript with the caller's interim words, the sandbox phone link keyless, End call, and the
- * summary once the call has ended.
+ * transcript with the caller's interim words, the live cost, the sandbox phone link keyless, End
+ * call, and the summary once the call has ended.
  */
 import { flushPromises, mount } from "@vue/test-utils";
 import { createPinia, setActivePinia } from "pinia";
@@ -96,6 +96,9 @@ describe("LiveCallPage", () => {
     sse.push({ type: "turn", turn: { seq: 1, speaker: "user", text: "I went for a run.", interrupted: false, startedAt: CALL.createdAt, endedAt: null, latency: null } });
     await vi.waitFor(() => expect(wrapper.find("[data-testid=interim]").exists()).toBe(false));
     expect(wrapper.get("[data-testid=turn-caller]").text()).toContain("I went for a run.");
+
+    sse.push({ type: "cost", totalMicros: 45_700, byService: { twilio: 14_000, elevenlabs: 11_000 } });
+    await vi.waitFor(() => expect(wrapper.find("[data-testid=cost-ticker]").exists()).toBe(true));
 
     await wrapper.get("[data-testid=end-call]").trigger("click");
     await flushPromises();
