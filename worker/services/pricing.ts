@@ -13,6 +13,11 @@ import { conflict } from "../errors";
 
 type PricingRecord = typeof servicePricing.$inferSelect;
 
+/** "14000.00000000" → "14000", "0.10000000" → "0.1" (Postgres numeric keeps its scale). */
+export function trimDecimal(v: string): string {
+  return v.includes(".") ? v.replace(/0+$/, "").replace(/\.$/, "") : v;
+}
+
 function toDto(r: PricingRecord): PricingRow {
   return {
     id: r.id,
@@ -20,7 +25,7 @@ function toDto(r: PricingRecord): PricingRow {
     operation: r.operation,
     model: r.model,
     unit: r.unit,
-    rateMicros: r.rateMicros,
+    rateMicros: trimDecimal(r.rateMicros),
     effectiveFrom: r.effectiveFrom.toISOString(),
     effectiveTo: r.effectiveTo?.toISOString() ?? null,
     source: r.source,
