@@ -229,7 +229,8 @@ export async function getCallTimeline(db: Db, callId: string): Promise<CallTimel
       })
       .from(callEvents)
       .where(eq(callEvents.callId, callId))
-      .orderBy(asc(callEvents.at), asc(callEvents.id))
+      // same-millisecond events: producer sequence keys (`seq:N`) in numeric order, then the rest
+      .orderBy(asc(callEvents.at), sql`substring(${callEvents.eventKey} from '^seq:([0-9]{1,9})$')::int NULLS FIRST`, asc(callEvents.eventKey))
       .limit(5_000),
     db.select().from(callTurns).where(eq(callTurns.callId, callId)).orderBy(asc(callTurns.seq)),
   ]);
