@@ -42,6 +42,8 @@ export function onCallDtmf(hook: DtmfHook): void {
 const MONEY_TICK_MS = 2_000;
 /** Flush batches to Postgres this long after the first unflushed write. */
 const FLUSH_DELAY_MS = 250;
+/** A browser call that never connects its socket is canceled after this long (it would block new calls). */
+const BROWSER_CONNECT_TIMEOUT_MS = 120_000;
 /** Spoken when a call resumes after the Durable Object restarted. */
 const RESUME_GREETING = "Sorry, we got cut off for a second. Where were we?";
 
@@ -99,6 +101,10 @@ export class CallSession extends DurableObject<Env> {
     this.store.put("setup", setup);
     this.saveState({});
     this.event("status", "twilio", `call created (${setup.transport})`, { status: "queued" }, "status:queued");
+    if (setup.transport === "browser") {
+      this.store.put("connectDeadline", Date.now() + BROWSER_CONNECT_TIMEOUT_MS);
+      await this.ctx.storage.setAlarm(Date.now() + BROWSER_CONNECT_TIMEOUT_MS);
+    }
   }
 
   async setTwilioCallSid(sid: string): Promise<void> {
@@ -611,12 +617,21 @@ export class CallSession extends DurableObject<Env> {
 
   private scheduleFlush(): void {
     void this.ctx.storage.getAlarm().then((at) => {
-      if (at === null) return this.ctx.storage.setAlarm(Date.now() + FLUSH_DELAY_MS);
+      const due = Date.now() + FLUSH_DELAY_MS;
+      if (at === null || at > due) return this.ctx.storage.setAlarm(due);
     });
   }
 
   override async alarm(): Promise<void> {
     await this.flush();
+    const deadline = this.store.get<number>("connectDeadline");
+    if (deadline !== null && !this.state.streamStartedAt && !this.state.finished) {
+      if (Date.now() >= deadline) {
+        await this.finish({ status: "canceled", endReason: "not_answered" });
+      } else {
+        await this.ctx.storage.setAlarm(deadline);
+      }
+    }
   }
 
   /** Copies unflushed turns and events to Postgres (idempotent), then marks them flushed. */
