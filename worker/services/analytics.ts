@@ -37,8 +37,9 @@ export async function usageSummary(db: Db, userId: string, days: number, now = n
     })
     .from(calls)
     .where(and(eq(calls.userId, userId), gte(calls.createdAt, since)))
-    .groupBy(day)
-    .orderBy(day);
+    // by position: the zone is a bound parameter, so the expression itself cannot be repeated
+    .groupBy(sql`1`)
+    .orderBy(sql`1`);
   const daily = rows.map((r) => ({ day: r.day, calls: Number(r.calls), minutes: Math.round(Number(r.seconds) / 6) / 10, spentMicros: Number(r.spent) }));
   return {
     days,
@@ -63,7 +64,7 @@ export async function costSummary(db: Db, userId: string, days: number, now = ne
     .select({ day: costDay, total: sql<string>`round(sum(${costEvents.costMicros}))` })
     .from(costEvents)
     .where(and(eq(costEvents.userId, userId), gte(costEvents.occurredAt, since)))
-    .groupBy(costDay);
+    .groupBy(sql`1`);
   const usage = await usageSummary(db, userId, days, now);
   const map = new Map<string, { costMicros: number; spentMicros: number }>();
   for (const d of costDays) map.set(d.day, { costMicros: Number(d.total), spentMicros: 0 });
