@@ -10,9 +10,10 @@
  *   B. speculation ON (the product default) — latency turns (speculative v2v), then the
  *      concurrency run (N simultaneous calls: dropped frames, pacing jitter, CPU).
  * Prints human-readable lines, then ONE JSON object as the last line. Flags: --calls, --turns,
- * --barge-calls, --barge-rounds, --concurrency (levels, e.g. 25,50,100), --concurrency-turns,
+ * --barge-calls, --barge-rounds, --concurrency (levels, default 10,25,100), --concurrency-turns,
  * --quick (small smoke run).
  */
+import { cpus, loadavg } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { startStack, type Stack } from "../scripts/stack";
@@ -52,12 +53,12 @@ const { values: flags } = parseArgs({
 const quick = flags.quick === true;
 const num = (v: string | undefined, dflt: number): number => (v === undefined ? dflt : Math.max(0, Math.floor(Number(v))));
 const CFG = {
-  latencyCalls: num(flags.calls, quick ? 2 : 16),
-  turnsPerCall: num(flags.turns, quick ? 3 : 13),
+  latencyCalls: num(flags.calls, quick ? 2 : 8),
+  turnsPerCall: num(flags.turns, quick ? 3 : 26),
   bargeCalls: num(flags["barge-calls"], quick ? 2 : 10),
   bargeRounds: num(flags["barge-rounds"], quick ? 2 : 5),
   /** Levels run one after another (e.g. "25,50,100"); the headline figures come from the last. */
-  concurrency: (flags.concurrency ?? (quick ? "4" : "25,50,100")).split(",").map((x) => num(x, 0)).filter((x) => x > 0),
+  concurrency: (flags.concurrency ?? (quick ? "4" : "10,25,100")).split(",").map((x) => num(x, 0)).filter((x) => x > 0),
   concurrencyTurns: num(flags["concurrency-turns"], quick ? 2 : 3),
 };
 
@@ -71,17 +72,20 @@ interface PhaseMeasure {
   /** workerd processes that started during the phase (wrangler dev reloads on source changes). */
   workerdRestarts: number;
   wranglerCpuMs: number;
-  /** Event-loop delay p99 of this process (the emulators run here), ms. */
+  /** Event-loop delay p99 of this process (the emulators and Postgres run here), ms. */
   loopDelayP99Ms: number;
+  /** CPU of this process (emulators, Postgres on PGlite, the harness) ÷ wall time: 1 = one core busy. */
+  benchCpuShare: number;
 }
 
 async function measured<T>(fn: () => Promise<T>): Promise<{ result: T; m: PhaseMeasure }> {
   const hz = ticksPerSecond();
   const workerd = new CpuSampler(process.pid, (p) => p.comm === "workerd", hz);
-  // wrangler dev's own node process: our direct child (the emulators run in this process).
-  const wrangler = new CpuSampler(process.pid, (p) => p.ppid === process.pid && p.comm === "node", hz);
+  // wrangler dev's node processes (the emulators run in this process, which is excluded).
+  const wrangler = new CpuSampler(process.pid, (p) => p.comm === "node" && p.pid !== process.pid, hz);
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
+  const own0 = process.cpuUsage();
   const start = performance.now();
   try {
     const result = await fn();
@@ -92,7 +96,10 @@ async function measured<T>(fn: () => Promise<T>): Promise<{ result: T; m: PhaseM
       workerdRestarts: w.started,
       wranglerCpuMs: wrangler.stop().cpuMs,
       loopDelayP99Ms: loop.percentile(99) / 1e6,
+      benchCpuShare: 0,
     };
+    const own = process.cpuUsage(own0);
+    m.benchCpuShare = (own.user + own.system) / 1000 / m.wallMs;
     return { result, m };
   } finally {
     workerd.stop();
@@ -199,7 +206,7 @@ async function latencyPhase(stack: Stack, us: BenchUser[], personaId: string, la
   log(`  v2v ${formatSummary(summarize(r.v2v))}; unanswered ${r.unanswered}; failed calls ${r.failed.length}${r.failed.length ? ` (${[...new Set(r.failed)].slice(0, 3).join(" | ")})` : ""}`);
   log(`  greeting ${formatSummary(summarize(r.greeting))}`);
   if (Object.keys(r.breakdown).length) log(`  app breakdown: ${breakdownLine(r.breakdown)}; speculative hits ${r.speculativeHits}/${r.speculativeTurns}`);
-  log(`  workerd CPU ${m.workerdCpuMs.toFixed(0)} ms over ${r.callMinutes.toFixed(2)} call-min = ${(m.workerdCpuMs / Math.max(1e-9, r.callMinutes)).toFixed(0)} ms/call-min${m.workerdRestarts ? ` (workerd restarted ${m.workerdRestarts}× during the phase)` : ""}; wrangler node ${m.wranglerCpuMs.toFixed(0)} ms; bench loop delay p99 ${m.loopDelayP99Ms.toFixed(1)} ms; wall ${(m.wallMs / 1000).toFixed(1)} s`);
+  log(`  workerd CPU ${m.workerdCpuMs.toFixed(0)} ms over ${r.callMinutes.toFixed(2)} call-min = ${(m.workerdCpuMs / Math.max(1e-9, r.callMinutes)).toFixed(0)} ms/call-min${m.workerdRestarts ? ` (workerd restarted ${m.workerdRestarts}× during the phase)` : ""}; wrangler node ${m.wranglerCpuMs.toFixed(0)} ms; bench process (emulators + Postgres) ${(m.benchCpuShare * 100).toFixed(0)}% of a core, loop delay p99 ${m.loopDelayP99Ms.toFixed(1)} ms; workerd ${((m.workerdCpuMs / m.wallMs) * 100).toFixed(0)}% of a core; load ${(loadavg()[0] ?? 0).toFixed(1)}; wall ${(m.wallMs / 1000).toFixed(1)} s`);
   return { r, m };
 }
 
@@ -270,11 +277,28 @@ async function concurrencyPhase(stack: Stack, us: BenchUser[], personaId: string
   log(`  live streams at once (max) ${maxLive}; failed calls ${r.failed.length}${r.failed.length ? ` (${[...new Set(r.failed)].slice(0, 3).join(" | ")})` : ""}; unanswered turns ${r.unanswered}`);
   log(`  frames ${frames}; underruns ${underruns}; dropped frames ${dropped}; pacing deviation ${formatSummary(jitter)}; max lead ${maxLead.toFixed(0)} ms`);
   log(`  v2v under load ${formatSummary(summarize(r.v2v))}; greeting under load ${formatSummary(summarize(r.greeting))}`);
-  log(`  workerd CPU ${m.workerdCpuMs.toFixed(0)} ms over ${r.callMinutes.toFixed(2)} call-min = ${(m.workerdCpuMs / Math.max(1e-9, r.callMinutes)).toFixed(0)} ms/call-min${m.workerdRestarts ? ` (workerd restarted ${m.workerdRestarts}× during the phase)` : ""}; wrangler node ${m.wranglerCpuMs.toFixed(0)} ms; bench loop delay p99 ${m.loopDelayP99Ms.toFixed(1)} ms; wall ${(m.wallMs / 1000).toFixed(1)} s`);
+  log(`  workerd CPU ${m.workerdCpuMs.toFixed(0)} ms over ${r.callMinutes.toFixed(2)} call-min = ${(m.workerdCpuMs / Math.max(1e-9, r.callMinutes)).toFixed(0)} ms/call-min${m.workerdRestarts ? ` (workerd restarted ${m.workerdRestarts}× during the phase)` : ""}; wrangler node ${m.wranglerCpuMs.toFixed(0)} ms; bench process (emulators + Postgres) ${(m.benchCpuShare * 100).toFixed(0)}% of a core, loop delay p99 ${m.loopDelayP99Ms.toFixed(1)} ms; workerd ${((m.workerdCpuMs / m.wallMs) * 100).toFixed(0)}% of a core; load ${(loadavg()[0] ?? 0).toFixed(1)}; wall ${(m.wallMs / 1000).toFixed(1)} s`);
   return { calls: us.length, r, m, maxLive, dropped, underruns, frames, jitter, maxLead, completed: runs.filter((x) => x.call?.status === "completed").length };
 }
 
 // ------------------------------------------------------------------ main
+
+/** Waits (≤ 60 s) until none of the users has a live call in the app (GET /api/calls lists them). */
+async function settled(baseUrl: string, us: BenchUser[]): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  const live = async (u: BenchUser): Promise<boolean> => {
+    const res = await fetch(`${baseUrl}/api/calls?pageSize=5`, { headers: { authorization: `Bearer ${u.token}` } }).catch(() => null);
+    if (!res?.ok) return false;
+    const body = (await res.json()) as { calls?: { status?: string }[] };
+    return (body.calls ?? []).some((c) => ["queued", "initiated", "ringing", "in_progress"].includes(c.status ?? ""));
+  };
+  while (Date.now() < deadline) {
+    const busy = (await Promise.all(us.map(live))).filter(Boolean).length;
+    if (busy === 0) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  log(`  (some calls still live after 60 s; continuing)`);
+}
 
 function p(xs: number[], q: number): number | null {
   return round(percentile(xs, q));
@@ -287,6 +311,8 @@ function cpuPerMinute(m: PhaseMeasure, minutes: number): number | null {
 async function main(): Promise<void> {
   log(`bench: injected endpointing ${INJECTED.endpointingMs} ms, LLM first token ${INJECTED.llmFirstTokenMs} ms at ${INJECTED.llmTokensPerSecond} tok/s, TTS first byte ${INJECTED.ttsFirstByteMs} ms, zero jitter (sum ${INJECTED_SUM_MS} ms)`);
   const out: Record<string, unknown> = { injected_sum_ms: INJECTED_SUM_MS };
+  const load0 = loadavg()[0] ?? 0;
+  log(`machine: ${cpus().length} CPUs, load average (1 min) ${load0.toFixed(1)} at start`);
   let stack: Stack | undefined;
   try {
     // ---- A: speculation off
@@ -305,7 +331,7 @@ async function main(): Promise<void> {
     const on = await latencyPhase(stack, usersB.slice(0, CFG.latencyCalls), personaB, "latency, speculation ON");
     const levels: Awaited<ReturnType<typeof concurrencyPhase>>[] = [];
     for (const n of CFG.concurrency) {
-      await new Promise((r) => setTimeout(r, 3000)); // let the previous calls finalize (one live call per user)
+      await settled(stack.baseUrl, usersB); // one live call per user: the previous level's calls must have ended
       levels.push(await concurrencyPhase(stack, usersB.slice(0, n), personaB));
     }
     const conc = levels.at(-1) ?? null;
@@ -349,12 +375,17 @@ async function main(): Promise<void> {
         unanswered: l.r.unanswered,
         cpu_ms_per_call_minute: cpuPerMinute(l.m, l.r.callMinutes),
         workerd_cpu_share: round(l.m.workerdCpuMs / l.m.wallMs, 2),
+        bench_cpu_share: round(l.m.benchCpuShare, 2),
+        bench_loop_delay_p99_ms: round(l.m.loopDelayP99Ms, 1),
       })),
       unanswered_turns: off.r.unanswered + on.r.unanswered + levels.reduce((a, l) => a + l.r.unanswered, 0),
       failed_calls: off.r.failed.length + on.r.failed.length + levels.reduce((a, l) => a + l.r.failed.length, 0),
       bench_loop_delay_p99_ms: round(Math.max(off.m.loopDelayP99Ms, on.m.loopDelayP99Ms, ...levels.map((l) => l.m.loopDelayP99Ms)), 1),
       workerd_restarts: off.m.workerdRestarts + on.m.workerdRestarts + barge.m.workerdRestarts + levels.reduce((a, l) => a + l.m.workerdRestarts, 0),
       wall_s: round((performance.now() - t0) / 1000),
+      cpus: cpus().length,
+      loadavg_1m_start: round(load0, 1),
+      loadavg_1m_end: round(loadavg()[0] ?? 0, 1),
     });
     const targets: [string, boolean | null][] = [
       ["overhead p95 ≤ 15 ms (v2v − injected sum)", out.overhead_p95_ms === null ? null : (out.overhead_p95_ms as number) <= 15],
