@@ -10,6 +10,7 @@ import worker from "../../worker/index";
 import { createDb } from "../../worker/db/client";
 import { callTurns, calls, personas, scheduledCalls, users } from "../../worker/db/schema";
 import { parseEnv } from "../../worker/env";
+import { namedDay, searchPastCalls } from "../../worker/services/history";
 import { api, expectEnvelope, newAccount } from "./helpers";
 
 const db = () => createDb(parseEnv(env));
@@ -123,5 +124,33 @@ describe("call history", () => {
     const none = await api<{ results: unknown[] }>("GET", `/api/calls/search?q=Lisbon`, { token: other.token });
     expect(none.body.results).toEqual([]);
     expectEnvelope(await api("GET", "/api/calls/search?q=", { token: acct.token }), 400);
+  });
+
+  it("the persona's search_past_calls answers 'last <weekday>' from that day's calls, and phrases by full-text search", async () => {
+    expect(namedDay("what did we talk about last Tuesday", new Date("2026-11-22T15:00:00Z"), "America/New_York")).toEqual({
+      from: new Date("2026-11-17T05:00:00Z"),
+      to: new Date("2026-11-18T05:00:00Z"),
+    });
+    expect(namedDay("yesterday", new Date("2026-11-22T03:00:00Z"), "America/Los_Angeles")!.from.toISOString()).toBe("2026-11-20T08:00:00.000Z");
+    expect(namedDay("how are you", new Date(), "UTC")).toBeNull();
+
+    const acct = await newAccount("Tool User");
+    const { brad } = await personaIds();
+    const now = new Date();
+    const weekday = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"][new Date(now.getTime() - 2 * 86_400_000).getUTCDay()]!;
+    const twoDaysAgo = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 2, 12));
+    const [old] = await db()
+      .insert(calls)
+      .values({ userId: acct.user.id, personaId: brad, durationLimitS: 300, status: "completed", createdAt: twoDaysAgo, summary: "Planned the taper week." })
+      .returning({ id: calls.id });
+    await db().insert(callTurns).values({ callId: old!.id, seq: 0, speaker: "user", text: "My knee hurts after the long run.", startedAt: twoDaysAgo });
+
+    const byDay = await searchPastCalls(db(), { userId: acct.user.id, personaId: brad }, `what did we talk about last ${weekday}?`);
+    expect(byDay.results).toEqual([{ date: twoDaysAgo.toISOString().slice(0, 10), summary: "Planned the taper week.", lines: ["User: My knee hurts after the long run."] }]);
+    const byWords = await searchPastCalls(db(), { userId: acct.user.id, personaId: brad }, "knee pain");
+    expect(byWords.results[0]).toMatchObject({ summary: "Planned the taper week." });
+    expect(byWords.results[0]!.lines[0]).toMatch(/knee/);
+    const excluded = await searchPastCalls(db(), { userId: acct.user.id, personaId: brad, currentCallId: old!.id }, "knee");
+    expect(excluded.results).toEqual([]);
   });
 });

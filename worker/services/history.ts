@@ -9,8 +9,9 @@ import { and, count, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import type { SQL } from "drizzle-orm";
 import type { CallListItem, CallListResponse, CallSearchResult, ListCallsQuery } from "../../contracts/history";
 import type { Db } from "../db/client";
-import { callTurns, calls, personas } from "../db/schema";
+import { callTurns, calls, personas, users } from "../db/schema";
 import { toCallDto } from "./calls";
+import { addDays, localParts, zonedTimeToUtc } from "./recurrence";
 
 type CallRow = typeof calls.$inferSelect;
 
@@ -101,6 +102,29 @@ export async function searchCalls(db: Db, userId: string, query: string, opts: S
   }));
 }
 
+const WEEKDAY_NAMES = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
+
+/**
+ * The local day a question names, as a UTC range: "today", "yesterday", "(last|on) Tuesday"
+ * (the most recent Tuesday before today). Null when it names none.
+ */
+export function namedDay(query: string, now: Date, timeZone: string): { from: Date; to: Date } | null {
+  const q = query.toLowerCase();
+  const today = localParts(now, timeZone);
+  let back: number | null = null;
+  if (/\byesterday\b/.test(q)) back = 1;
+  else if (/\b(today|this morning|earlier today)\b/.test(q)) back = 0;
+  else {
+    const day = WEEKDAY_NAMES.findIndex((d) => new RegExp(`\\b${d}\\b`).test(q));
+    if (day >= 0) back = ((today.weekday - day + 7) % 7) || 7;
+  }
+  if (back === null) return null;
+  const date = addDays(today, -back);
+  const from = zonedTimeToUtc(date, 0, 0, timeZone);
+  const to = zonedTimeToUtc(addDays(date, 1), 0, 0, timeZone);
+  return { from, to };
+}
+
 /** The `search_past_calls` tool's answer: a compact JSON the LLM can quote from. */
 export async function searchPastCalls(
   db: Db,
@@ -109,6 +133,39 @@ export async function searchPastCalls(
 ): Promise<{ results: Array<{ date: string; summary: string | null; lines: string[] }> }> {
   const q = query.trim().slice(0, 200);
   if (!q) return { results: [] };
+  // "What did we talk about last Tuesday": the calls of that day, by the user's clock.
+  const [user] = await db.select({ timezone: users.timezone }).from(users).where(eq(users.id, ctx.userId)).limit(1);
+  const day = namedDay(q, new Date(), user?.timezone ?? "UTC");
+  if (day) {
+    const onDay = await db
+      .select({ id: calls.id, createdAt: calls.createdAt, summary: calls.summary })
+      .from(calls)
+      .where(
+        and(
+          eq(calls.userId, ctx.userId),
+          eq(calls.personaId, ctx.personaId),
+          gte(calls.createdAt, day.from),
+          lt(calls.createdAt, day.to),
+          ctx.currentCallId ? sql`${calls.id} <> ${ctx.currentCallId}` : sql`true`,
+        ),
+      )
+      .orderBy(desc(calls.createdAt))
+      .limit(3);
+    if (onDay.length > 0) {
+      const lines = await db
+        .select({ callId: callTurns.callId, text: callTurns.text })
+        .from(callTurns)
+        .where(and(inArray(callTurns.callId, onDay.map((c) => c.id)), eq(callTurns.speaker, "user")))
+        .orderBy(callTurns.callId, callTurns.seq);
+      return {
+        results: onDay.map((c) => ({
+          date: c.createdAt.toISOString().slice(0, 10),
+          summary: c.summary,
+          lines: lines.filter((l) => l.callId === c.id).slice(0, 3).map((l) => `User: ${l.text}`),
+        })),
+      };
+    }
+  }
   let found = await searchCalls(db, ctx.userId, q, { personaId: ctx.personaId, limit: 3, excludeCallId: ctx.currentCallId });
   if (found.length === 0) {
     // Natural questions ("what did we talk about last Tuesday") rarely match every word: any word will do.
