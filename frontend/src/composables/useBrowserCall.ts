@@ -93,6 +93,8 @@ export function useBrowserCall(): UseBrowserCall {
           cleared: () => (newLine = true),
           closed: ({ code, reason }) => {
             stopMic();
+            personaAudible.value = false;
+            userSpeaking.value = false;
             if (status.value !== "ended") {
               status.value = code === 1000 || code === 1005 ? "ended" : "error";
               if (status.value === "error") error.value = reason || "The call's connection closed unexpectedly.";

@@ -74,15 +74,15 @@ export const useCallsStore = defineStore("calls", () => {
     return api.post<BrowserSocketTicket>(`/api/calls/${encodeURIComponent(id)}/ticket`, { purpose: "browser" });
   }
 
-  /** Keyless settings (cached); `{ sandbox: null }` when the API doesn't say. */
+  /** Keyless settings (cached once read); `{ sandbox: null }` while the API can't say. */
   async function clientConfig(): Promise<ClientConfig> {
     if (config.value) return config.value;
     try {
       config.value = await api.get<ClientConfig>("/api/client-config", { auth: false });
+      return config.value;
     } catch {
-      config.value = { sandbox: null };
+      return { sandbox: null };
     }
-    return config.value;
   }
 
   return { byId, config, remember, place, get, end, browserTicket, clientConfig };
