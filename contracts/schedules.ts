@@ -32,6 +32,8 @@ const scheduleFields = {
   weekday: Weekday.optional(),
   durationMinutes: CallMinutes,
   topic: SingleLine.max(200).optional(),
+  /** Attempts when the line is busy or nobody answers (retried with backoff). @default 3 */
+  maxAttempts: z.number().int().min(1).max(5).optional(),
 };
 
 /** `POST /api/calls/schedule` */

@@ -47,11 +47,11 @@ describe("scheduled calls API", () => {
     const date = localDate(3, "America/New_York");
     const res = await api<{ schedule: Schedule }>("POST", "/api/calls/schedule", {
       token: acct.token,
-      body: { personaId, localDate: date, localTime: "07:00", timezone: "America/New_York", durationMinutes: 10, topic: "Marathon check-in" },
+      body: { personaId, localDate: date, localTime: "07:00", timezone: "America/New_York", durationMinutes: 10, topic: "Marathon check-in", maxAttempts: 2 },
     });
     expect(res.status).toBe(201);
     const s = res.body.schedule;
-    expect(s).toMatchObject({ personaName: "Brad", recurrence: "once", localTime: "07:00", timezone: "America/New_York", status: "pending", durationMinutes: 10, seriesId: null });
+    expect(s).toMatchObject({ personaName: "Brad", recurrence: "once", localTime: "07:00", timezone: "America/New_York", status: "pending", durationMinutes: 10, seriesId: null, maxAttempts: 2 });
     const local = new Intl.DateTimeFormat("en-CA", { timeZone: "America/New_York", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(new Date(s.scheduledFor));
     expect(local).toBe(`${date}, 07:00`);
 

@@ -145,6 +145,7 @@ export async function createSchedule(db: Db, userId: string, input: CreateSchedu
       nextAttemptAt: at,
       durationMinutes: input.durationMinutes,
       topic: input.topic ?? null,
+      ...(input.maxAttempts !== undefined ? { maxAttempts: input.maxAttempts } : {}),
       seriesId: timing.recurrence === "once" ? null : id,
     })
     .returning();
