@@ -14,7 +14,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startStack } from "../../scripts/stack";
 import { DEMO_USER } from "../../worker/db/seed";
 
@@ -66,15 +66,24 @@ describe("live call in the browser", () => {
     await page.waitForURL("**/personas");
   });
 
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === "fail" && page) {
+      await shot(page, `live-FAILED-${ctx.task.name.slice(0, 30).replace(/\W+/g, "-")}`).catch(() => undefined);
+      console.error("failed HTTP answers:", failed.join(", "));
+      console.error("stack log (last 40 notable lines):\n" + stackLog.filter((l) => !l.includes("/assets/") && /error|exception|uncaught|reload|change|restart|abort|websocket|close/i.test(l)).slice(-40).join("\n"));
+    }
+  });
+
   afterAll(async () => {
     await browser?.close();
     await stack?.close();
   });
 
-  async function openBrad(): Promise<void> {
-    await page.goto("/personas");
-    await page.locator('[data-testid=persona-card][data-persona-name="Brad"]').first().getByRole("link", { name: "Brad" }).click();
-    await page.getByTestId("call-me-now").waitFor();
+  /** Opens Brad's page the way a user does: from the personas list. */
+  async function openBrad(p: Page = page): Promise<void> {
+    await p.goto("/personas");
+    await p.locator('[data-testid=persona-card][data-persona-name="Brad"] a').first().click();
+    await p.getByTestId("call-me-now").waitFor();
   }
 
   function callIdFromUrl(): string {
@@ -181,14 +190,21 @@ describe("live call in the browser", () => {
 
     // Brad's reply plays in the page: "is speaking" and his words decoded from the audio as it plays.
     await page.locator("[data-testid=speaking]", { hasText: "Brad is speaking" }).waitFor({ timeout: 30_000 });
-    await page.getByTestId("persona-live").waitFor({ timeout: 10_000 });
+    // Read the decoded words inside the page in one step: the bubble goes away once the turn lands.
+    const heardHandle = await page.waitForFunction(() => document.querySelector("[data-testid=persona-live] p:nth-of-type(2)")?.textContent?.trim() || null, null, { timeout: 10_000 });
+    const heard = String(await heardHandle.jsonValue());
     await shot(page, "live-04-browser-call-speaking");
-    const heard = (await page.getByTestId("persona-live").locator("p").nth(1).innerText()).trim();
     expect(heard.length).toBeGreaterThan(0);
     await expect.poll(() => page.getByTestId("turn-persona").count(), { timeout: 30_000 }).toBeGreaterThan(personaBefore);
     const reply = (await page.getByTestId("turn-persona").last().innerText()).replace(/^BRAD\s*/i, "").trim();
     expect(reply.startsWith(heard)).toBe(true);
     await shot(page, "live-05-browser-call");
+
+    // The microphone path (Chromium's fake capture device): PCM → 8 kHz μ-law into the same frames.
+    await page.getByRole("button", { name: "Use microphone" }).click();
+    await page.getByText("Audio connected · microphone on").waitFor({ timeout: 10_000 });
+    await page.getByRole("button", { name: "Mute mic" }).click();
+    await page.getByRole("button", { name: "Use microphone" }).waitFor();
 
     await page.getByTestId("end-call").click();
     await page.getByTestId("call-ended").waitFor({ timeout: 20_000 });
@@ -223,8 +239,7 @@ describe("live call in the browser", () => {
       await phone.goto(`${twilio}/phone?number=${encodeURIComponent(number)}`);
       await phone.locator("#connText", { hasText: number }).waitFor({ timeout: 10_000 });
 
-      await app.locator('[data-testid=persona-card][data-persona-name="Brad"]').first().getByRole("link", { name: "Brad" }).click();
-      await app.getByTestId("call-me-now").waitFor();
+      await openBrad(app);
       expect(await app.getByTestId("call-price").innerText()).toContain("Free trial call");
       await app.getByTestId("call-me-now-button").click();
       const verify = app.getByTestId("phone-verification");
