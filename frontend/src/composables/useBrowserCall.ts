@@ -62,6 +62,9 @@ export function useBrowserCall(): UseBrowserCall {
 
   async function connect(callId: string, opts: { decodeSpeech?: boolean } = {}): Promise<void> {
     if (status.value === "connecting" || status.value === "connected") return;
+    stream?.stop();
+    stream = null;
+    newLine = true;
     status.value = "connecting";
     error.value = null;
     try {

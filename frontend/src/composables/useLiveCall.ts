@@ -8,12 +8,13 @@
  */
 import { onBeforeUnmount, ref, shallowRef, watch } from "vue";
 import type { Ref, ShallowRef } from "vue";
-import { errorFromResponse } from "../api/client";
+import { errorFromResponse, isApiError } from "../api/client";
 import { describeError } from "../lib/errors";
 import { applyLiveEvent, emptyLiveState, parseLiveEvent } from "../lib/live-call";
 import type { LiveCallState } from "../lib/live-call";
 import { readEventStream } from "../lib/sse";
 import { useAuthStore } from "../stores/auth";
+import { useApi } from "./useApi";
 
 export type LiveConnection = "connecting" | "live" | "reconnecting" | "closed";
 
@@ -123,6 +124,7 @@ export interface UseLiveCall {
 /** Live state of the call `callId` (re-opened when the id changes, closed on unmount). */
 export function useLiveCall(callId: Ref<string>): UseLiveCall {
   const auth = useAuthStore();
+  const api = useApi();
   const state = shallowRef<LiveCallState>(emptyLiveState());
   const connection = ref<LiveConnection>("connecting");
   const error = ref<string | null>(null);
@@ -139,7 +141,8 @@ export function useLiveCall(callId: Ref<string>): UseLiveCall {
       onConnection: (c) => (connection.value = c),
       onError: (err) => {
         error.value = describeError(err);
-        if (err instanceof Error && "status" in err && err.status === 401) auth.clearSession();
+        // A dead session: let the API client's 401 hook sign out and return to the login page.
+        if (isApiError(err, "unauthorized")) void api.get("/api/auth/me").catch(() => undefined);
       },
     });
   }
