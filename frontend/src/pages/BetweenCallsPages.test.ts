@@ -100,7 +100,7 @@ describe("MemoryPage", () => {
 
     await wrapper.get('button[aria-label="Edit: Training for the Boston marathon"]').trigger("click");
     await wrapper.get('input[aria-label="Edit fact"]').setValue("Training for the Boston marathon in April");
-    await wrapper.get('input[aria-label="Edit fact"]').element.form!.dispatchEvent(new Event("submit"));
+    await wrapper.get('[data-testid="fact"] form').trigger("submit");
     await flushPromises();
     expect(seen.find((r) => r.method === "PUT")?.body).toEqual({ content: "Training for the Boston marathon in April" });
     expect(wrapper.get('[data-testid="fact-list"]').text()).toContain("in April");
