@@ -11,7 +11,7 @@
  *      concurrency run (N simultaneous calls: dropped frames, pacing jitter, CPU).
  * Prints human-readable lines, then ONE JSON object as the last line. Flags: --calls, --turns,
  * --barge-calls, --barge-rounds, --concurrency (levels, default 10,25,100), --concurrency-turns,
- * --quick (small smoke run).
+ * --data-dir <dir> (persist Postgres + Durable Object storage there, wiped first), --quick (small smoke run).
  */
 import { cpus, loadavg } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -47,7 +47,7 @@ const { values: flags } = parseArgs({
     concurrency: { type: "string" },
     "concurrency-turns": { type: "string" },
     quick: { type: "boolean", default: false },
-    verbose: { type: "boolean", default: false },
+    "data-dir": { type: "string" },
   },
 });
 const quick = flags.quick === true;
@@ -118,7 +118,9 @@ function setKnobs(stack: Stack, personaMsPerChar: number): void {
 
 async function bootStack(label: string, speculation: boolean): Promise<Stack> {
   log(`[${elapsed()}] starting stack ${label} (speculation ${speculation ? "on" : "off"})…`);
-  const stack = await startStack({ vars: { PIPELINE_CONFIG_JSON: JSON.stringify({ speculation }) } });
+  // --data-dir puts Postgres and wrangler's Durable Object storage there (e.g. /dev/shm to take disk out of the picture).
+  const dataDir = flags["data-dir"] ? `${flags["data-dir"]}/${label}` : undefined;
+  const stack = await startStack({ vars: { PIPELINE_CONFIG_JSON: JSON.stringify({ speculation }) }, dataDir, fresh: dataDir !== undefined });
   const t = stack.timings;
   log(`[${elapsed()}] stack up at ${stack.baseUrl} (sandbox ${t.sandboxMs.toFixed(0)} ms, migrate ${t.migrateMs.toFixed(0)}, seed ${t.seedMs.toFixed(0)}, SPA build ${t.buildMs.toFixed(0)}, wrangler ${t.wranglerMs.toFixed(0)})`);
   return stack;

@@ -52,6 +52,7 @@ async function inBatches<T, R>(items: readonly T[], size: number, fn: (item: T, 
 }
 
 export async function provisionUsers(target: ApiTarget, n: number, prefix: string): Promise<BenchUser[]> {
+  if (n <= 0) return [];
   const runTag = Math.floor(Math.random() * 100);
   const password = `bench-${randomBytes(9).toString("base64url")}`;
   const indices = Array.from({ length: n }, (_, i) => i);
