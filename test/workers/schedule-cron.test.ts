@@ -198,4 +198,16 @@ describe("cron: due scheduled calls", () => {
     expect(byId.get(busyId)!.nextAttemptAt.toISOString()).toBe("2027-08-01T12:02:00.000Z");
     expect(byId.get(badId)).toMatchObject({ status: "failed", attempts: 1, lastError: "Verify your phone number first" });
   });
+
+  it("a claim whose run died before placing the call is failed, not left claimed forever", async () => {
+    const { userId, personaId } = await fixture();
+    const t = new Date("2027-09-01T07:00:00Z");
+    const id = crypto.randomUUID();
+    await db().insert(scheduledCalls).values({ id, userId, personaId, localTime: "07:00", timezone: "UTC", scheduledFor: t, nextAttemptAt: t, status: "claimed", attempts: 1, claimedAt: t });
+    await runDueSchedules({ db: db(), place: counting().place, now: () => new Date("2027-09-01T07:05:00Z") });
+    expect((await rows([id]))[0]!.status).toBe("claimed");
+    const r = await runDueSchedules({ db: db(), place: counting().place, now: () => new Date("2027-09-01T07:11:00Z") });
+    expect(r.failed).toBeGreaterThanOrEqual(1);
+    expect((await rows([id]))[0]).toMatchObject({ status: "failed", lastError: "The call could not be placed in time" });
+  });
 });

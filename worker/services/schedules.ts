@@ -4,7 +4,8 @@
  * LOCKED) … RETURNING`, so overlapping cron runs never claim the same row), places each claimed
  * call through the injected placer (the "Call me now" path), marks rows more than `lateAfterMs`
  * late as missed instead of calling at the wrong time, and creates the next occurrence of a
- * recurring schedule (unique `(series_id, scheduled_for)` makes that idempotent).
+ * recurring schedule (unique `(series_id, scheduled_for)` makes that idempotent). A claim whose
+ * run died before placing anything is failed after STALE_CLAIM_MS.
  * `recordScheduledCallOutcome` runs when the placed call ends: completed → completed; busy /
  * no-answer → retried with backoff up to `max_attempts`, then failed.
  * It does not dial anything itself.
@@ -351,6 +352,19 @@ async function markMissed(db: Db, now: Date, lateAfterMs: number): Promise<RawRo
   return res.rows;
 }
 
+/** A claim older than this with no call placed means the run that claimed it died. */
+export const STALE_CLAIM_MS = 10 * 60_000;
+
+/** Claimed rows whose run died before placing a call → failed (it is too late to call now). */
+async function failStaleClaims(db: Db, now: Date): Promise<number> {
+  const res = await db.execute<{ id: string }>(sql`
+    UPDATE scheduled_calls
+       SET status = 'failed', last_error = 'The call could not be placed in time', updated_at = ${now}
+     WHERE status = 'claimed' AND last_call_id IS NULL AND claimed_at < ${new Date(now.getTime() - STALE_CLAIM_MS)}
+     RETURNING id`);
+  return res.rows.length;
+}
+
 /** Claim up to `limit` due rows for this run; a row is returned to exactly one caller. */
 export async function claimDue(db: Db, now: Date, limit: number): Promise<RawRow[]> {
   const res = await db.execute<RawRow>(sql`
@@ -414,6 +428,9 @@ export async function runDueSchedules(deps: CronDeps): Promise<CronResult> {
   // A missed series resumes at its next time after now (no burst of stale occurrences).
   for (const r of missed) await createNextOccurrence(db, r, missedAt);
   if (missed.length) logger.warn("scheduled calls missed", { count: missed.length });
+  const stale = await failStaleClaims(db, missedAt);
+  result.failed += stale;
+  if (stale) logger.warn("stale scheduled-call claims failed", { count: stale });
 
   while (Date.now() - started < (deps.budgetMs ?? 45_000)) {
     const now = clock();
@@ -438,10 +455,8 @@ export async function runDueSchedules(deps: CronDeps): Promise<CronResult> {
       };
       try {
         const { callId } = await place(claimed);
-        await db
-          .update(scheduledCalls)
-          .set({ lastCallId: callId, lastError: null, updatedAt: clock() })
-          .where(eq(scheduledCalls.id, r.id));
+        // The outcome (finalizeCall → recordScheduledCallOutcome) may already have been recorded.
+        await db.update(scheduledCalls).set({ lastCallId: callId, updatedAt: clock() }).where(eq(scheduledCalls.id, r.id));
         result.placed++;
       } catch (err) {
         const reason = err instanceof AppError || err instanceof ScheduleRetryable ? err.message : "Could not place the call";
