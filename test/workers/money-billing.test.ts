@@ -49,7 +49,7 @@ async function endCall(callId: string, durationS: number | null, endReason: "cal
 }
 
 async function addCard(acct: Account, card = "pm_card_visa") {
-  const res = await api<{ paymentMethods: { id: string; isDefault: boolean; last4: string }[] }>("POST", "/api/user/payment-methods", {
+  const res = await api<{ paymentMethods: { id: string; isDefault: boolean; last4: string }[] }>("POST", "/api/user/payment-method", {
     token: acct.token,
     body: { paymentMethodId: card, makeDefault: true },
   });
@@ -116,12 +116,12 @@ describe("quotes and budgets", () => {
 describe("saved cards", () => {
   it("add (SetupIntent or test card), list, set default, remove; another user's card is 404", async () => {
     const acct = await newAccount();
-    const setup = await api<{ setupIntentId: string; clientSecret: string; customerId: string }>("POST", "/api/user/payment-methods/setup-intent", { token: acct.token });
+    const setup = await api<{ setupIntentId: string; clientSecret: string; customerId: string }>("POST", "/api/user/payment-method/setup-intent", { token: acct.token });
     expect(setup.status).toBe(201);
     expect(setup.body.customerId).toMatch(/^cus_/);
     // the client confirms the SetupIntent with a card (Stripe.js in the browser)
     await stripe.setupIntents.confirm(setup.body.setupIntentId, { payment_method: "pm_card_mastercard" });
-    const fromSetup = await api<{ paymentMethods: { id: string; brand: string; isDefault: boolean }[] }>("POST", "/api/user/payment-methods", {
+    const fromSetup = await api<{ paymentMethods: { id: string; brand: string; isDefault: boolean }[] }>("POST", "/api/user/payment-method", {
       token: acct.token,
       body: { setupIntentId: setup.body.setupIntentId },
     });
@@ -131,11 +131,11 @@ describe("saved cards", () => {
     expect(both).toHaveLength(2);
     expect(both[0]).toMatchObject({ last4: "4242", isDefault: true });
     const master = fromSetup.body.paymentMethods[0]!.id;
-    const def = await api<{ paymentMethods: { id: string; isDefault: boolean }[] }>("PUT", `/api/user/payment-methods/${master}/default`, { token: acct.token });
+    const def = await api<{ paymentMethods: { id: string; isDefault: boolean }[] }>("PUT", `/api/user/payment-method/${master}/default`, { token: acct.token });
     expect(def.body.paymentMethods[0]).toMatchObject({ id: master, isDefault: true });
     const other = await newAccount();
-    expectEnvelope(await api("DELETE", `/api/user/payment-methods/${master}`, { token: other.token }), 404, "not_found");
-    const removed = await api<{ paymentMethods: { id: string; isDefault: boolean }[] }>("DELETE", `/api/user/payment-methods/${master}`, { token: acct.token });
+    expectEnvelope(await api("DELETE", `/api/user/payment-method/${master}`, { token: other.token }), 404, "not_found");
+    const removed = await api<{ paymentMethods: { id: string; isDefault: boolean }[] }>("DELETE", `/api/user/payment-method/${master}`, { token: acct.token });
     expect(removed.body.paymentMethods).toHaveLength(1);
     expect(removed.body.paymentMethods[0]!.isDefault).toBe(true);
     const billing = await api<{ paymentMethods: unknown[]; freeTrialAvailable: boolean }>("GET", "/api/user/billing", { token: acct.token });

@@ -19,9 +19,9 @@ export type { BillingResponse, BudgetSettings, BudgetSettingsResponse, CallCostR
 export const fetchBilling = () => api.get<BillingResponse>("/api/user/billing");
 export const fetchPayments = () => api.get<{ payments: Payment[] }>("/api/user/payments").then((r) => r.payments);
 export const addTestCard = (paymentMethodId: string) =>
-  api.post<{ paymentMethods: PaymentMethod[] }>("/api/user/payment-methods", { paymentMethodId, makeDefault: true }).then((r) => r.paymentMethods);
-export const setDefaultCard = (id: string) => api.put<{ paymentMethods: PaymentMethod[] }>(`/api/user/payment-methods/${encodeURIComponent(id)}/default`).then((r) => r.paymentMethods);
-export const removeCard = (id: string) => api.del<{ paymentMethods: PaymentMethod[] }>(`/api/user/payment-methods/${encodeURIComponent(id)}`).then((r) => r.paymentMethods);
+  api.post<{ paymentMethods: PaymentMethod[] }>("/api/user/payment-method", { paymentMethodId, makeDefault: true }).then((r) => r.paymentMethods);
+export const setDefaultCard = (id: string) => api.put<{ paymentMethods: PaymentMethod[] }>(`/api/user/payment-method/${encodeURIComponent(id)}/default`).then((r) => r.paymentMethods);
+export const removeCard = (id: string) => api.del<{ paymentMethods: PaymentMethod[] }>(`/api/user/payment-method/${encodeURIComponent(id)}`).then((r) => r.paymentMethods);
 export const buyCredits = (packId: string) => api.post<{ url: string; sessionId: string }>("/api/user/credits/checkout", { packId });
 export const fetchQuote = (minutes: number) => api.get<QuoteResponse>("/api/billing/quote", { query: { minutes } });
 export const fetchBudget = () => api.get<BudgetSettingsResponse>("/api/user/budget-settings");

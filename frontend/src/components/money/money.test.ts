@@ -1,15 +1,18 @@
 /**
  * Money in the SPA against a mocked API: the live cost ticker (running cost by service and the
  * caller's spend per started minute), dollar input parsing without floats, and the budget page
- * saving limits in micro-dollars (empty = no limit) and refusing malformed amounts.
+ * saving limits in micro-dollars (empty = no limit) and refusing malformed amounts, and the
+ * billing page (balance, free trial, cards, ledger, payments; adding a card).
  */
 import { flushPromises, mount } from "@vue/test-utils";
 import { createPinia, setActivePinia } from "pinia";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createMemoryHistory, createRouter } from "vue-router";
 import type { Call } from "../../../../contracts/calls";
 import { jsonResponse, mockFetch } from "../../test-utils";
 import type { RecordedCall } from "../../test-utils";
 import { dollarsInput, parseDollars, spendSoFar } from "../../lib/money";
+import BillingPage from "../../pages/BillingPage.vue";
 import BudgetPage from "../../pages/BudgetPage.vue";
 import CostTicker from "../CostTicker.vue";
 
@@ -106,5 +109,45 @@ describe("BudgetPage", () => {
     await flushPromises();
     expect(calls.filter((c) => c.method === "PUT")).toHaveLength(1);
     expect(w.text()).toContain("Enter an amount like 50");
+  });
+});
+
+describe("BillingPage", () => {
+  beforeEach(() => setActivePinia(createPinia()));
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("shows balance, free trial, cards, ledger and payments, and saves a card", async () => {
+    let cards = [{ id: "pm_1", brand: "visa", last4: "4242", expMonth: 12, expYear: 2030, isDefault: true }];
+    const calls = useFakeApi((c) => {
+      if (c.url.startsWith("/api/user/billing"))
+        return jsonResponse({
+          creditBalanceMicros: 26_000_000,
+          freeTrialAvailable: true,
+          paymentMethods: cards,
+          ledger: [{ id: "44444444-4444-4444-8444-444444444444", kind: "purchase", amountMicros: 26_000_000, callId: null, description: "$26 of call credit for $25", createdAt: "2026-11-22T03:00:00.000Z" }],
+          packs: [{ id: "pack_10", priceCents: 1000, creditMicros: 10_000_000, label: "$10 of call credit" }],
+        });
+      if (c.url.startsWith("/api/user/payments"))
+        return jsonResponse({ payments: [{ id: "55555555-5555-4555-8555-555555555555", kind: "call", callId: null, status: "succeeded", amountCents: 499, amountCapturedCents: 199, amountRefundedCents: 0, description: "5-minute call", createdAt: "2026-11-22T03:00:00.000Z" }] });
+      if (c.method === "POST" && c.url === "/api/user/payment-method") {
+        cards = [...cards, { id: "pm_2", brand: "mastercard", last4: "4444", expMonth: 1, expYear: 2031, isDefault: false }];
+        return jsonResponse({ paymentMethods: cards }, 201);
+      }
+      return jsonResponse({ error: { code: "not_found", message: "no" } }, 404);
+    });
+    const router = createRouter({ history: createMemoryHistory(), routes: [{ path: "/:p(.*)*", component: { template: "<div />" } }] });
+    await router.push("/billing");
+    const w = mount(BillingPage, { global: { plugins: [router], stubs: { RouterLink: true } } });
+    await flushPromises();
+    expect(w.get("[data-testid=balance-amount]").text()).toBe("$26.00");
+    expect(w.text()).toContain("Your first call (up to 5 minutes) is free");
+    expect(w.get("[data-testid=cards]").text()).toContain("4242");
+    expect(w.get("[data-testid=ledger]").text()).toContain("Credit purchase");
+    expect(w.get("[data-testid=payments]").text()).toContain("$1.99");
+    await w.get("[data-testid=test-card]").setValue("pm_card_mastercard");
+    await w.get("form").trigger("submit");
+    await flushPromises();
+    expect(calls.find((c) => c.method === "POST")?.body).toEqual({ paymentMethodId: "pm_card_mastercard", makeDefault: true });
+    expect(w.get("[data-testid=cards]").text()).toContain("4444");
   });
 });
