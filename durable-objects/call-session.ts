@@ -16,6 +16,7 @@ import { callTurns, calls } from "../worker/db/schema";
 import { parseEnv, type Config } from "../worker/env";
 import { createLogger, type Logger } from "../worker/log";
 import { finalizeCall, recordEndReason, type CallOutcome } from "../worker/services/call-finalize";
+import { meteredChatModel } from "../worker/services/costs";
 import { searchPastCalls } from "../worker/services/history";
 import { memoryChatModel } from "../worker/services/memory-extraction";
 import { recordEvents } from "../worker/services/timeline";
@@ -490,7 +491,9 @@ export class CallSession extends DurableObject<Env> {
     } catch (err) {
       this.log.warn("transcript write failed", { err });
     }
-    const memory = { llm: memoryChatModel(this.config), defer: (work: Promise<unknown>) => this.ctx.waitUntil(work) };
+    // Post-call LLM work (summary, facts) is priced into this call's cost ledger.
+    const memoryLlm = meteredChatModel(memoryChatModel(this.config), { db: this.db, callId: setup.callId, keyPrefix: "post:memory", onError: (err) => this.log.warn("post-call cost failed", { err }) });
+    const memory = { llm: memoryLlm, defer: (work: Promise<unknown>) => this.ctx.waitUntil(work) };
     const finalized = await finalizeCall({ db: this.db, log: this.log, config: this.config, memory }, setup.callId, {
       ...outcome,
       status,

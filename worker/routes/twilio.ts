@@ -11,6 +11,7 @@ import { z } from "zod";
 import { bindServices } from "../middleware/request";
 import { describeRoute } from "../openapi";
 import { finalizeCall } from "../services/call-finalize";
+import { meteredChatModel } from "../services/costs";
 import { memoryChatModel } from "../services/memory-extraction";
 import { applyCallStatus, fromTwilioStatus, isTerminal } from "../services/calls";
 import { verifyStreamToken } from "../services/stream-token";
@@ -64,7 +65,7 @@ export const twilio = new Hono<AppEnv>()
       const outcome = { status, ...(durationS !== undefined && Number.isFinite(durationS) ? { durationS } : {}) };
       const work = stub.terminal(outcome).catch(async (err: unknown) => {
         c.var.log.warn("call session unreachable; finalizing from the webhook", { callId, err });
-        await finalizeCall({ db: c.var.db, log: c.var.log, config: c.var.config, memory: { llm: memoryChatModel(c.var.config) } }, callId, outcome);
+        await finalizeCall({ db: c.var.db, log: c.var.log, config: c.var.config, memory: { llm: meteredChatModel(memoryChatModel(c.var.config), { db: c.var.db, callId, keyPrefix: "post:memory" }) } }, callId, outcome);
       });
       c.executionCtx.waitUntil(work);
     } else if (applied) {

@@ -2,14 +2,17 @@
  * The cost ledger in Postgres: `recordCostEvents` stores priced events from the call's Durable
  * Object (idempotent on (call, event_key), so a batch re-sent after a crash is not counted twice)
  * and refreshes `calls.cost_micros`; `getCallCost` answers `GET /api/calls/:id/cost` with the
- * per-service breakdown. Pricing happens in `durable-objects/money/cost-meter.ts`, not here.
+ * per-service breakdown; `meteredChatModel` prices LLM work done for a call after it ended (the
+ * post-call summary and facts) into the same ledger. Pricing is `durable-objects/money/cost-meter.ts`.
  */
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { CallCostResponse, CostService } from "../../contracts/money";
-import type { PricedCost } from "../../durable-objects/money/cost-meter";
+import { llmService, priceQuantity, RateCard, type PricedCost } from "../../durable-objects/money/cost-meter";
+import type { ChatDelta, ChatMessage, ChatModel, ChatStreamOptions } from "../../durable-objects/providers/types";
 import type { Db } from "../db/client";
 import { calls, costEvents } from "../db/schema";
 import { notFound } from "../errors";
+import { loadRates } from "./pricing";
 
 /** Store priced events (duplicates ignored) and update the call's running total. Returns how many were new. */
 export async function recordCostEvents(db: Db, call: { callId: string; userId: string }, events: readonly PricedCost[]): Promise<number> {
@@ -93,5 +96,51 @@ export async function getCallCost(db: Db, userId: string, callId: string): Promi
       occurredAt: r.occurredAt.toISOString(),
       estimated: r.estimated,
     })),
+  };
+}
+
+/** Price one LLM usage report for a call (rate in force now) and store it under `eventKey`. */
+export async function recordLlmUsage(
+  db: Db,
+  callId: string,
+  usage: { provider: string; model: string; promptTokens: number; completionTokens: number },
+  eventKey: string,
+): Promise<void> {
+  const [call] = await db.select({ userId: calls.userId }).from(calls).where(eq(calls.id, callId)).limit(1);
+  if (!call) return;
+  const card = new RateCard(await loadRates(db));
+  const service = llmService(usage.provider);
+  const at = Date.now();
+  const events: PricedCost[] = [];
+  for (const [operation, tokens, suffix] of [
+    ["input_token", usage.promptTokens, "in"],
+    ["output_token", usage.completionTokens, "out"],
+  ] as const) {
+    if (tokens <= 0) continue;
+    const { unpriced: _unpriced, ...event } = priceQuantity(card, { service, operation, model: usage.model, quantity: { base: BigInt(tokens), kind: "count" }, at, eventKey: `${eventKey}:${suffix}` });
+    events.push(event);
+  }
+  await recordCostEvents(db, { callId, userId: call.userId }, events);
+}
+
+/**
+ * Wraps a ChatModel so each `usage` report it streams is priced and stored as a cost event of
+ * `callId` (keys `${keyPrefix}:<n>`), e.g. the post-call memory extraction. Ledger failures are
+ * reported to `onError` and never break the wrapped call.
+ */
+export function meteredChatModel(inner: ChatModel, deps: { db: Db; callId: string; keyPrefix: string; onError?: (err: unknown) => void }): ChatModel {
+  let seq = 0;
+  return {
+    provider: inner.provider,
+    model: inner.model,
+    async *stream(messages: readonly ChatMessage[], opts?: ChatStreamOptions): AsyncIterable<ChatDelta> {
+      for await (const d of inner.stream(messages, opts)) {
+        if (d.type === "usage") {
+          seq += 1;
+          await recordLlmUsage(deps.db, deps.callId, d, `${deps.keyPrefix}:${seq}`).catch((err: unknown) => deps.onError?.(err));
+        }
+        yield d;
+      }
+    },
   };
 }
