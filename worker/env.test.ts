@@ -5,7 +5,7 @@
  * loudly at start rather than silently benchmarking the wrong configuration.
  */
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseEnv } from "../../worker/env";
+import { ConfigError, parseEnv } from "./env";
 
 const base = {
   PUBLIC_BASE_URL: "http://127.0.0.1:8787",
@@ -21,7 +21,7 @@ const base = {
   WORKOS_BASE_URL: "http://127.0.0.1:7",
 };
 
-const parse = (extra: Record<string, string>) => parseEnv({ ...base, ...extra } as unknown as Parameters<typeof parseEnv>[0]);
+const parse = (extra: Record<string, string>) => parseEnv({ ...base, ...extra });
 
 describe("PIPELINE_CONFIG_JSON", () => {
   it("is empty overrides when absent", () => {

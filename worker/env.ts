@@ -117,7 +117,7 @@ export class ConfigError extends Error {
 const cache = new WeakMap<object, Config>();
 
 /** Validate the bindings (cached per env object) and build the `Config`. */
-export function parseEnv(env: Env): Config {
+export function parseEnv(env: object): Config {
   const hit = cache.get(env);
   if (hit) return hit;
   const parsed = EnvSchema.safeParse(env);

@@ -15,7 +15,7 @@ function toB64(bytes: Uint8Array): string {
   return btoa(bin);
 }
 
-function fromB64(text: string): Uint8Array | null {
+function fromB64(text: string): Uint8Array<ArrayBuffer> | null {
   try {
     const bin = atob(text);
     const out = new Uint8Array(bin.length);
@@ -26,7 +26,7 @@ function fromB64(text: string): Uint8Array | null {
   }
 }
 
-async function derive(password: string, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
+async function derive(password: string, salt: Uint8Array<ArrayBuffer>, iterations: number): Promise<Uint8Array> {
   const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(password.normalize("NFC")), "PBKDF2", false, [
     "deriveBits",
   ]);
