@@ -4,7 +4,8 @@
  * profile of the Worker isolate is taken through wrangler dev's inspector, and prints the
  * functions with the most self time plus the workerd CPU per call-minute. With `--dump <file>`
  * it also writes every call's outbound frame arrivals (the tap) for offline pacing analysis.
- * Run: `npx tsx bench/profile.ts [--calls 4] [--turns 4] [--dump /tmp/taps.json]`.
+ * `--silent` makes the callee say nothing after the greeting (what an open stream alone costs).
+ * Run: `npx tsx bench/profile.ts [--calls 4] [--turns 4] [--silent] [--spec off] [--dump /tmp/taps.json]`.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -15,15 +16,18 @@ import { processTree, ticksPerSecond } from "./lib/cpu";
 import { CpuSampler } from "./lib/cpu-sampler";
 import { runCalls, streamSeconds } from "./lib/driver";
 import { analysePlayback } from "./lib/frames";
+import type { Scenario } from "../sandbox/twilio/scenario";
 import { latencyScenario } from "./lib/scenarios";
 import { personaIdBySlug, provisionUsers } from "./lib/users";
 
 const WS = createRequire(import.meta.url)("ws") as typeof WebSocketType;
 
 const { values: flags } = parseArgs({
-  options: { calls: { type: "string" }, turns: { type: "string" }, dump: { type: "string" }, spec: { type: "string" } },
+  options: { calls: { type: "string" }, turns: { type: "string" }, dump: { type: "string" }, spec: { type: "string" }, silent: { type: "boolean", default: false } },
 });
 const calls = Number(flags.calls ?? 4);
+/** `--silent`: the callee says nothing after the greeting for 25 s (the cost of an open stream). */
+const SILENT: Scenario = { name: "bench-silent", rings: 1, steps: [{ wait: 25_000 }, { hangup: true }] };
 const turns = Number(flags.turns ?? 4);
 
 interface ProfileNode {
@@ -118,7 +122,7 @@ async function main(): Promise<void> {
     await cdp.send("Profiler.setSamplingInterval", { interval: 500 });
     await cdp.send("Profiler.start");
     const sampler = new CpuSampler(process.pid, (p) => p.comm === "workerd", ticksPerSecond());
-    const runs = await runCalls({ baseUrl: stack.baseUrl, twilio: stack.sandbox.emulators.twilio, personaId, users: us, scenarioFor: (i) => latencyScenario(turns, i), staggerMs: 1000 });
+    const runs = await runCalls({ baseUrl: stack.baseUrl, twilio: stack.sandbox.emulators.twilio, personaId, users: us, scenarioFor: (i) => (flags.silent ? SILENT : latencyScenario(turns, i)), staggerMs: 1000 });
     const cpu = sampler.stop();
     const res = (await cdp.send("Profiler.stop")) as { profile: Profile };
     cdp.close();
