@@ -4,7 +4,8 @@
  * profile of the Worker isolate is taken through wrangler dev's inspector, and prints the
  * functions with the most self time plus the workerd CPU per call-minute. With `--dump <file>`
  * it also writes every call's outbound frame arrivals (the tap) for offline pacing analysis.
- * `--silent` makes the callee say nothing after the greeting (what an open stream alone costs).
+ * `--silent` makes the callee say nothing after the greeting (what an open stream alone costs);
+ * `--cpu-only` skips the profiler (it costs workerd CPU itself).
  * Run: `npx tsx bench/profile.ts [--calls 4] [--turns 4] [--silent] [--spec off] [--dump /tmp/taps.json]`.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -23,7 +24,7 @@ import { personaIdBySlug, provisionUsers } from "./lib/users";
 const WS = createRequire(import.meta.url)("ws") as typeof WebSocketType;
 
 const { values: flags } = parseArgs({
-  options: { calls: { type: "string" }, turns: { type: "string" }, dump: { type: "string" }, spec: { type: "string" }, silent: { type: "boolean", default: false } },
+  options: { calls: { type: "string" }, turns: { type: "string" }, dump: { type: "string" }, spec: { type: "string" }, silent: { type: "boolean", default: false }, "cpu-only": { type: "boolean", default: false } },
 });
 const calls = Number(flags.calls ?? 4);
 /** `--silent`: the callee says nothing after the greeting for 25 s (the cost of an open stream). */
@@ -104,6 +105,19 @@ function topSelf(profile: Profile, n: number): string[] {
   return [`non-idle sampled: ${(total / 1000).toFixed(0)} ms`, "by function (self):", ...fmt(byFn), "by file (self):", ...fmt(byFile)];
 }
 
+async function openProfiler(): Promise<Cdp> {
+  const port = inspectorPort();
+  const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as { title?: string; webSocketDebuggerUrl?: string }[];
+  console.log(`inspector targets: ${targets.map((t) => t.title).join(", ")}`);
+  const target = targets.find((t) => t.webSocketDebuggerUrl && !String(t.title).includes("proxy")) ?? targets[0];
+  if (!target?.webSocketDebuggerUrl) throw new Error("no inspector target");
+  const cdp = await Cdp.open(target.webSocketDebuggerUrl);
+  await cdp.send("Profiler.enable");
+  await cdp.send("Profiler.setSamplingInterval", { interval: 500 });
+  await cdp.send("Profiler.start");
+  return cdp;
+}
+
 async function main(): Promise<void> {
   const vars = flags.spec === "off" ? { PIPELINE_CONFIG_JSON: JSON.stringify({ speculation: false }) } : undefined;
   const stack = await startStack({ vars });
@@ -112,23 +126,16 @@ async function main(): Promise<void> {
     const us = await provisionUsers({ baseUrl: stack.baseUrl, databaseUrl: env.DATABASE_URL as string, neonFetchEndpoint: env.NEON_FETCH_ENDPOINT as string }, calls, "bench-prof");
     const personaId = await personaIdBySlug(stack.baseUrl, "brad");
     stack.sandbox.emulators.twilio.knobs.set({ ringMs: 500, dialMs: 100 });
-    const port = inspectorPort();
-    const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as { title?: string; webSocketDebuggerUrl?: string }[];
-    console.log(`inspector targets: ${targets.map((t) => t.title).join(", ")}`);
-    const target = targets.find((t) => t.webSocketDebuggerUrl && !String(t.title).includes("proxy")) ?? targets[0];
-    if (!target?.webSocketDebuggerUrl) throw new Error("no inspector target");
-    const cdp = await Cdp.open(target.webSocketDebuggerUrl);
-    await cdp.send("Profiler.enable");
-    await cdp.send("Profiler.setSamplingInterval", { interval: 500 });
-    await cdp.send("Profiler.start");
+    // --cpu-only: no inspector session (the profiler itself costs workerd CPU).
+    const cdp = flags["cpu-only"] ? null : await openProfiler();
     const sampler = new CpuSampler(process.pid, (p) => p.comm === "workerd", ticksPerSecond());
     const runs = await runCalls({ baseUrl: stack.baseUrl, twilio: stack.sandbox.emulators.twilio, personaId, users: us, scenarioFor: (i) => (flags.silent ? SILENT : latencyScenario(turns, i)), staggerMs: 1000 });
     const cpu = sampler.stop();
-    const res = (await cdp.send("Profiler.stop")) as { profile: Profile };
-    cdp.close();
+    const res = cdp ? ((await cdp.send("Profiler.stop")) as { profile: Profile }) : null;
+    cdp?.close();
     const minutes = runs.reduce((a, r) => a + (r.call ? streamSeconds(r.call) / 60 : 0), 0);
     console.log(`workerd CPU ${cpu.cpuMs.toFixed(0)} ms over ${minutes.toFixed(2)} call-min = ${(cpu.cpuMs / minutes).toFixed(0)} ms/call-min`);
-    for (const line of topSelf(res.profile, 25)) console.log(line);
+    if (res) for (const line of topSelf(res.profile, 25)) console.log(line);
     for (const r of runs) {
       if (!r.tap) continue;
       const a = analysePlayback(r.tap.events, 200);
