@@ -15,6 +15,10 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // Console output of passing tests is noise (every request logs a JSON line); failures keep theirs.
+    silent: "passed-only",
+    // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
+    reporters: ["default", ["json", { outputFile: ".tmp/vitest-report.json" }]],
     projects: [
       {
         plugins: [
