@@ -860,7 +860,8 @@ export class Call {
   private readonly onTick = (nowMs: number): void => {
     if (this.isTerminal) return;
     const due = Math.floor((nowMs - this.clockStart) / FRAME_MS);
-    if (due - this.framesDone > 25) this.framesDone = due - 25;
+    // After a stall longer than 2 s the missed frames are skipped rather than replayed.
+    if (due - this.framesDone > 100) this.framesDone = due - 100;
     while (this.framesDone < due && !this.isTerminal) {
       this.frame();
       this.framesDone++;

@@ -50,6 +50,8 @@ it("rings, answers, shows and sends speech, keypad, hang-up and SMS codes", asyn
   const call = await client.calls.create({ to: NUMBER, from: "+15005550006", url: app.twimlUrl });
   await page.locator("#ringing:not(.hidden)").waitFor();
   expect(await page.locator("#ringFrom").textContent()).toBe("+15005550006");
+  mkdirSync("test-results", { recursive: true });
+  await page.screenshot({ path: "test-results/sandbox-phone-ringing.png" });
   await page.click("#answer");
   await page.locator(".msg.persona", { hasText: "Hello from Brad!" }).waitFor({ timeout: 10_000 });
 
@@ -63,7 +65,6 @@ it("rings, answers, shows and sends speech, keypad, hang-up and SMS codes", asyn
   await page.click("button[aria-label='Key 5']");
   await expect.poll(() => app.sessions[0]!.events.filter((e) => e.event === "dtmf").map((e) => e.digit)).toEqual(["5"]);
 
-  mkdirSync("test-results", { recursive: true });
   await page.screenshot({ path: "test-results/sandbox-phone.png" });
 
   await page.click("#hangup");

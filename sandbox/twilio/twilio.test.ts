@@ -5,7 +5,9 @@
  * callbacks, usage records, Verify, knobs and the bill.
  */
 import { readFileSync, readdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import type WebSocketType from "ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import twilio from "twilio";
 import { startEchoApp, type EchoApp, type EchoAppOptions } from "./echo-app";
@@ -189,6 +191,19 @@ describe("answered call with a media stream", () => {
     const sid = await client.calls.create({ to, from: FROM, url: a.twimlUrl, statusCallback: a.statusUrl, statusCallbackEvent: ["answered"] }).then((c) => c.sid);
     await emu.waitForCall(sid);
     expect(a.callbacks.filter((c) => c.path === "/status").map((c) => c.params.CallStatus)).toEqual(["in-progress", "completed"]);
+  });
+
+  it("signs GET status callbacks over the URL with the query string", async () => {
+    const a = await app();
+    const to = number();
+    emu.setPhone(to, { scenario: { rings: 1, steps: [{ hangup: true, pauseMs: 100 }] } });
+    const sid = await client.calls.create({ to, from: FROM, url: a.twimlUrl, method: "GET", statusCallback: `${a.statusUrl}?tenant=t1`, statusCallbackMethod: "GET" }).then((c) => c.sid);
+    await emu.waitForCall(sid);
+    const status = a.callbacks.filter((c) => c.path === "/status");
+    expect(status).toHaveLength(1);
+    expect(status[0]!.valid).toBe(true);
+    expect(status[0]!.params).toMatchObject({ tenant: "t1", CallStatus: "completed", CallSid: sid });
+    expect(a.callbacks.find((c) => c.path === "/twiml")?.valid).toBe(true);
   });
 
   it("echoes a mark only after the audio queued before it has played", async () => {
@@ -537,6 +552,41 @@ describe("sandbox phones", () => {
     expect(rec.said[1]!.startMs! - rec.said[0]!.endMs!).toBeGreaterThanOrEqual(300);
     expect(rec.heardText).toBe(greeting);
     expect(rec.clears).toEqual([]);
+  });
+
+  it("rings an interactive phone: decline is busy, answer lets it talk", async () => {
+    const a = await app({ greeting: "hey" });
+    const to = number();
+    const WS = createRequire(import.meta.url)("ws") as typeof WebSocketType;
+    const phone = new WS(`${emu.url.replace("http", "ws")}/__sandbox/phone-ws?number=${encodeURIComponent(to)}`);
+    const events: { type: string; callSid?: string; status?: string }[] = [];
+    phone.on("message", (d) => events.push(JSON.parse(String(d)) as { type: string }));
+    await new Promise((r) => phone.once("open", r));
+    const waitFor = async (pred: (e: { type: string; status?: string }) => boolean): Promise<void> => {
+      for (let i = 0; i < 250 && !events.some(pred); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(events.some(pred)).toBe(true);
+    };
+    const declined = await dial(to, a);
+    await waitFor((e) => e.type === "incoming");
+    phone.send(JSON.stringify({ type: "decline", callSid: declined }));
+    expect((await emu.waitForCall(declined)).status).toBe("busy");
+
+    events.length = 0;
+    const answered = await dial(to, a);
+    await waitFor((e) => e.type === "incoming");
+    phone.send(JSON.stringify({ type: "answer", callSid: answered }));
+    await waitFor((e) => e.type === "status" && e.status === "in-progress");
+    for (let i = 0; i < 100 && a.sessions.length < 1; i++) await new Promise((r) => setTimeout(r, 20));
+    phone.send(JSON.stringify({ type: "say", callSid: answered, text: "typed words" }));
+    phone.send(JSON.stringify({ type: "dtmf", callSid: answered, digits: "9" }));
+    for (let i = 0; i < 150 && a.sessions.at(-1)!.heard.length < 1; i++) await new Promise((r) => setTimeout(r, 20));
+    phone.send(JSON.stringify({ type: "hangup", callSid: answered }));
+    const call = await emu.waitForCall(answered);
+    expect(call.status).toBe("completed");
+    expect(a.sessions.at(-1)!.heard).toEqual(["typed words"]);
+    expect(call.dtmf.map((d) => d.digit)).toEqual(["9"]);
+    expect(events.some((e) => e.type === "audio")).toBe(true);
+    phone.close();
   });
 
   it("validates scenario registrations", async () => {
