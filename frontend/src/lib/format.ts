@@ -31,9 +31,9 @@ export function safeColor(color: string | null | undefined): string {
   return color && HEX_RE.test(color) ? color : "#7c5cff";
 }
 
-/** Up to two initials from a name. */
+/** Initials from a name: first + last word ("Ada Lovelace" → "AL"), or one letter for one word. */
 export function initials(name: string): string {
   const parts = name.trim().split(/\s+/).filter(Boolean);
-  const letters = parts.length > 1 ? [parts[0]?.[0], parts[parts.length - 1]?.[0]] : [parts[0]?.[0], parts[0]?.[1]];
+  const letters = parts.length > 1 ? [parts[0]?.[0], parts[parts.length - 1]?.[0]] : [parts[0]?.[0]];
   return letters.filter(Boolean).join("").toUpperCase() || "?";
 }
