@@ -20,6 +20,7 @@ import type { WebSocket as WsSocket, WebSocketServer as WsServer } from "ws";
 import { mulawRms } from "../codec/mulaw";
 import { DEFAULT_MS_PER_CHAR, FRAME_BYTES, SpeechDecoder } from "../codec/speech-codec";
 import {
+  DueQueue,
   closeServer,
   createEmulatorServer,
   type EmulatorHandle,
@@ -211,41 +212,6 @@ const secs = (ms: number): number => Math.round(ms) / 1000;
 /** Lower-cased word without surrounding punctuation (apostrophes kept), like Deepgram's `word`. */
 function bareWord(token: string): string {
   return token.toLowerCase().replace(/^[^\p{L}\p{N}']+|[^\p{L}\p{N}']+$/gu, "");
-}
-
-/** Runs queued callbacks at their due times, strictly in queue order, with a single timer. */
-class DueQueue {
-  private items: Array<{ at: number; fn: () => void }> = [];
-  private timer: NodeJS.Timeout | null = null;
-  /** Due time (ms since epoch) of the newest item; later items never run before it. */
-  lastAt = 0;
-
-  get idle(): boolean {
-    return this.items.length === 0;
-  }
-
-  push(at: number, fn: () => void): void {
-    this.lastAt = Math.max(at, this.lastAt);
-    this.items.push({ at: this.lastAt, fn });
-    this.arm();
-  }
-
-  private arm(): void {
-    const head = this.items[0];
-    if (this.timer || !head) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      const now = Date.now();
-      while (this.items.length > 0 && this.items[0]!.at <= now + 1) this.items.shift()!.fn();
-      this.arm();
-    }, Math.max(0, head.at - Date.now()));
-  }
-
-  clear(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.items = [];
-  }
 }
 
 /** One `/v1/listen` stream: decoder state, segmenting and the ordered, delayed send queue. */

@@ -25,6 +25,7 @@ import type { WebSocket as WsSocket, WebSocketServer as WsServer } from "ws";
 import { decodeMulaw } from "../codec/mulaw";
 import { encodeSpeech, FRAME_MS, type EncodedSpeech } from "../codec/speech-codec";
 import {
+  DueQueue,
   closeServer,
   createEmulatorServer,
   type EmulatorHandle,
@@ -209,41 +210,6 @@ function scheduleFrom(msg: Json): number[] | null {
   const sched = (gc as Json).chunk_length_schedule;
   if (!Array.isArray(sched) || sched.length === 0 || !sched.every((n) => typeof n === "number")) return null;
   return (sched as number[]).map((n) => Math.min(500, Math.max(50, n)));
-}
-
-/** Runs queued callbacks at their due times, strictly in queue order, with a single timer. */
-class DueQueue {
-  private items: Array<{ at: number; fn: () => void }> = [];
-  private timer: NodeJS.Timeout | null = null;
-  /** Due time (ms since epoch) of the newest item; later items never run before it. */
-  lastAt = 0;
-
-  get idle(): boolean {
-    return this.items.length === 0;
-  }
-
-  push(at: number, fn: () => void): void {
-    this.lastAt = Math.max(at, this.lastAt);
-    this.items.push({ at: this.lastAt, fn });
-    this.arm();
-  }
-
-  private arm(): void {
-    const head = this.items[0];
-    if (this.timer || !head) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      const now = Date.now();
-      while (this.items.length > 0 && this.items[0]!.at <= now + 1) this.items.shift()!.fn();
-      this.arm();
-    }, Math.max(0, head.at - Date.now()));
-  }
-
-  clear(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.items = [];
-  }
 }
 
 /** One synthesis context: its text buffer, chunk schedule position and scheduled audio. */

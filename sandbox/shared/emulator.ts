@@ -129,3 +129,38 @@ export function createEmulatorServer(
     });
   });
 }
+
+/** Runs queued callbacks at their due times, strictly in queue order, with a single timer (emulated vendor latency without reordering). */
+export class DueQueue {
+  private items: Array<{ at: number; fn: () => void }> = [];
+  private timer: NodeJS.Timeout | null = null;
+  /** Due time (ms since epoch) of the newest item; later items never run before it. */
+  lastAt = 0;
+
+  get idle(): boolean {
+    return this.items.length === 0;
+  }
+
+  push(at: number, fn: () => void): void {
+    this.lastAt = Math.max(at, this.lastAt);
+    this.items.push({ at: this.lastAt, fn });
+    this.arm();
+  }
+
+  private arm(): void {
+    const head = this.items[0];
+    if (this.timer || !head) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      const now = Date.now();
+      while (this.items.length > 0 && this.items[0]!.at <= now + 1) this.items.shift()!.fn();
+      this.arm();
+    }, Math.max(0, head.at - Date.now()));
+  }
+
+  clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.items = [];
+  }
+}
