@@ -21,6 +21,7 @@ import { finalizeCall } from "./call-finalize";
 import { buildCallPrompt } from "./memory";
 import { signStreamToken } from "./stream-token";
 import { createCall, TwilioError } from "./twilio-rest";
+import { latencyView } from "./timeline";
 
 export interface CallDeps {
   db: Db;
@@ -100,22 +101,9 @@ export function toCallDto(row: CallRow, personaName: string): Call {
   };
 }
 
-function num(v: unknown): number | null {
-  return typeof v === "number" && Number.isFinite(v) ? v : null;
-}
-
 /** A stored latency object as the contract's TurnLatency (unknown keys dropped). */
 export function toLatencyDto(raw: Record<string, unknown> | null): Partial<TurnLatency> | null {
-  if (!raw) return null;
-  return {
-    endOfSpeechToFinalMs: num(raw.endOfSpeechToFinalMs),
-    llmFirstTokenMs: num(raw.llmFirstTokenMs),
-    ttsFirstByteMs: num(raw.ttsFirstByteMs),
-    firstAudioSentMs: num(raw.firstAudioSentMs),
-    firstMarkHeardMs: num(raw.firstMarkHeardMs),
-    speculative: raw.speculative === true,
-    fallback: raw.fallback === true,
-  };
+  return latencyView(raw);
 }
 
 /** The call row and persona name if `userId` owns the call, else 404. */
