@@ -70,14 +70,9 @@ export async function getCallCost(db: Db, userId: string, callId: string): Promi
     .limit(1);
   if (!call) throw notFound("Call");
   const rows = await db.select().from(costEvents).where(eq(costEvents.callId, callId)).orderBy(asc(costEvents.occurredAt), asc(costEvents.createdAt));
-  const byService: Record<string, number> = {};
-  let totalMicros = 0;
-  const [sumRow] = await db
-    .select({ total: sql<string>`coalesce(round(sum(${costEvents.costMicros})), 0)` })
-    .from(costEvents)
-    .where(eq(costEvents.callId, callId));
-  totalMicros = Number(sumRow?.total ?? 0);
-  Object.assign(byService, await callCostByService(db, callId));
+  // Each service line is rounded to whole micro-dollars; the total is the sum of the lines shown.
+  const byService = await callCostByService(db, callId);
+  const totalMicros = Object.values(byService).reduce((a, b) => a + b, 0);
   return {
     callId: call.id,
     totalMicros,
