@@ -20,7 +20,8 @@ export const EXTENSION = { minutes: 5, priceMicros: 2_990_000 } as const;
 export const CallMinutes = z.union([z.literal(3), z.literal(5), z.literal(10), z.literal(15)]);
 export type CallMinutes = z.infer<typeof CallMinutes>;
 
-export const CallStatus = z.enum([
+/** Call lifecycle (Twilio's statuses, snake_case); also the Postgres enum `call_status`. */
+export const CALL_STATUSES = [
   "queued",
   "initiated",
   "ringing",
@@ -30,7 +31,8 @@ export const CallStatus = z.enum([
   "no_answer",
   "failed",
   "canceled",
-]);
+] as const;
+export const CallStatus = z.enum(CALL_STATUSES);
 export type CallStatus = z.infer<typeof CallStatus>;
 export const ACTIVE_CALL_STATUSES: readonly CallStatus[] = ["queued", "initiated", "ringing", "in_progress"];
 

@@ -7,6 +7,7 @@
  * fractions of a micro-dollar (LLM tokens), are `numeric`. Statuses are Postgres enums.
  */
 import { sql } from "drizzle-orm";
+import { CALL_STATUSES } from "../../contracts/calls";
 import {
   bigint,
   boolean,
@@ -37,17 +38,7 @@ const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull(
 export const userRole = pgEnum("user_role", ["user", "admin"]);
 export const authMethod = pgEnum("auth_method", ["password", "workos"]);
 export const personaVisibility = pgEnum("persona_visibility", ["private", "public"]);
-export const callStatus = pgEnum("call_status", [
-  "queued",
-  "initiated",
-  "ringing",
-  "in_progress",
-  "completed",
-  "busy",
-  "no_answer",
-  "failed",
-  "canceled",
-]);
+export const callStatus = pgEnum("call_status", CALL_STATUSES);
 export const callTransport = pgEnum("call_transport", ["phone", "browser"]);
 export const callEndReason = pgEnum("call_end_reason", [
   "caller_hung_up",
