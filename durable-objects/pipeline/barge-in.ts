@@ -21,8 +21,6 @@ const BACKCHANNEL_WORDS = new Set([
   "uh-huh", "uh", "huh", "mm-hmm", "mhm", "mmhmm", "mm", "hmm", "hm", "mmm", "yeah", "yea", "yep", "yes", "ya",
   "okay", "ok", "right", "sure", "alright", "cool", "ah", "oh", "um", "umm", "aha", "i", "see", "got", "it",
   "nice", "wow", "true", "exactly", "totally", "gotcha",
-  // How people answer the phone: a "Hello?" over the greeting must not cut it.
-  "hello", "hi", "hey", "hiya",
 ]);
 const BACKCHANNEL_PHRASES = new Set(["i see", "got it", "all right", "uh huh", "mm hmm", "oh okay", "oh yeah", "yeah yeah", "okay okay", "right right", "yes yes"]);
 
