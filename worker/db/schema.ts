@@ -33,6 +33,17 @@ const tsvector = customType<{ data: string }>({
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
+const id = () => uuid("id").primaryKey().defaultRandom();
+/** The owning user; rows go with the account. */
+const userRef = () =>
+  uuid("user_id")
+    .notNull()
+    .references(() => users.id, { onDelete: "cascade" });
+/** The persona a row belongs to; rows go with the persona. */
+const personaRef = () =>
+  uuid("persona_id")
+    .notNull()
+    .references(() => personas.id, { onDelete: "cascade" });
 
 // ── enums ────────────────────────────────────────────────────────────────────────────────────
 export const userRole = pgEnum("user_role", ["user", "admin"]);
@@ -91,7 +102,7 @@ export const webhookSource = pgEnum("webhook_source", ["stripe", "twilio"]);
 export const users = pgTable(
   "users",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
+    id: id(),
     /** Normalised: trimmed and lower-cased. */
     email: text("email").notNull(),
     /** `pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>`; null for SSO-only accounts. */
@@ -121,10 +132,8 @@ export const users = pgTable(
 export const sessions = pgTable(
   "sessions",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    id: id(),
+    userId: userRef(),
     method: authMethod("method").notNull(),
     createdAt: createdAt(),
     expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
@@ -137,10 +146,8 @@ export const sessions = pgTable(
 export const phoneVerifications = pgTable(
   "phone_verifications",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    id: id(),
+    userId: userRef(),
     phone: text("phone").notNull(),
     status: phoneVerificationStatus("status").notNull().default("pending"),
     checkAttempts: integer("check_attempts").notNull().default(0),
@@ -154,7 +161,7 @@ export const phoneVerifications = pgTable(
 export const personas = pgTable(
   "personas",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
+    id: id(),
     /** Stable handle for system personas ("brad", "sarah", "alex"); null for user personas. */
     slug: text("slug"),
     name: text("name").notNull(),
@@ -187,13 +194,9 @@ export const personas = pgTable(
 export const userPersonaRelationships = pgTable(
   "user_persona_relationships",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
-    personaId: uuid("persona_id")
-      .notNull()
-      .references(() => personas.id, { onDelete: "cascade" }),
+    id: id(),
+    userId: userRef(),
+    personaId: personaRef(),
     relationshipType: text("relationship_type").notNull().default("friend"),
     customSystemPrompt: text("custom_system_prompt"),
     customVoiceId: text("custom_voice_id"),
@@ -213,13 +216,9 @@ export const userPersonaRelationships = pgTable(
 export const contacts = pgTable(
   "contacts",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
-    personaId: uuid("persona_id")
-      .notNull()
-      .references(() => personas.id, { onDelete: "cascade" }),
+    id: id(),
+    userId: userRef(),
+    personaId: personaRef(),
     addedAt: timestamp("added_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex("contacts_user_persona_key").on(t.userId, t.personaId)],
@@ -229,13 +228,9 @@ export const contacts = pgTable(
 export const scheduledCalls = pgTable(
   "scheduled_calls",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
-    personaId: uuid("persona_id")
-      .notNull()
-      .references(() => personas.id, { onDelete: "cascade" }),
+    id: id(),
+    userId: userRef(),
+    personaId: personaRef(),
     recurrence: recurrence("recurrence").notNull().default("once"),
     /** Local wall-clock time "HH:MM" in `timezone` (recurring schedules). */
     localTime: text("local_time").notNull(),
@@ -271,10 +266,8 @@ export const scheduledCalls = pgTable(
 export const calls = pgTable(
   "calls",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    id: id(),
+    userId: userRef(),
     personaId: uuid("persona_id")
       .notNull()
       .references(() => personas.id),
@@ -323,7 +316,7 @@ export const calls = pgTable(
 export const callTurns = pgTable(
   "call_turns",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
+    id: id(),
     callId: uuid("call_id")
       .notNull()
       .references(() => calls.id, { onDelete: "cascade" }),
@@ -348,7 +341,7 @@ export const callTurns = pgTable(
 export const callEvents = pgTable(
   "call_events",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
+    id: id(),
     callId: uuid("call_id")
       .notNull()
       .references(() => calls.id, { onDelete: "cascade" }),
@@ -372,7 +365,7 @@ export const callEvents = pgTable(
 export const servicePricing = pgTable(
   "service_pricing",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
+    id: id(),
     service: costService("service").notNull(),
     /** e.g. outbound_minute, stream_minute, input_token, output_token, character, per_call. */
     operation: text("operation").notNull(),
@@ -395,13 +388,11 @@ export const servicePricing = pgTable(
 export const costEvents = pgTable(
   "cost_events",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
+    id: id(),
     callId: uuid("call_id")
       .notNull()
       .references(() => calls.id, { onDelete: "cascade" }),
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    userId: userRef(),
     /** Producer-assigned key (call id + sequence) so a re-sent batch is not counted twice. */
     eventKey: text("event_key").notNull(),
     service: costService("service").notNull(),
@@ -429,10 +420,8 @@ export const costEvents = pgTable(
 export const creditLedger = pgTable(
   "credit_ledger",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    id: id(),
+    userId: userRef(),
     kind: creditEntryKind("kind").notNull(),
     /** Signed: grants/purchases/refunds positive, call charges negative. */
     amountMicros: bigint("amount_micros", { mode: "number" }).notNull(),
@@ -469,10 +458,8 @@ export const budgetSettings = pgTable(
 export const payments = pgTable(
   "payments",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    id: id(),
+    userId: userRef(),
     callId: uuid("call_id").references(() => calls.id, { onDelete: "set null" }),
     kind: paymentKind("kind").notNull(),
     stripePaymentIntentId: text("stripe_payment_intent_id"),
@@ -498,10 +485,8 @@ export const payments = pgTable(
 export const paymentMethods = pgTable(
   "payment_methods",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
+    id: id(),
+    userId: userRef(),
     stripePaymentMethodId: text("stripe_payment_method_id").notNull(),
     brand: text("brand").notNull(),
     last4: text("last4").notNull(),
@@ -528,7 +513,7 @@ export const processedWebhookEvents = pgTable("processed_webhook_events", {
 export const reconciliationDiscrepancies = pgTable(
   "reconciliation_discrepancies",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
+    id: id(),
     runDate: text("run_date").notNull(),
     callId: uuid("call_id").references(() => calls.id, { onDelete: "cascade" }),
     service: costService("service").notNull(),
@@ -549,13 +534,9 @@ export const reconciliationDiscrepancies = pgTable(
 export const memories = pgTable(
   "memories",
   {
-    id: uuid("id").primaryKey().defaultRandom(),
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
-    personaId: uuid("persona_id")
-      .notNull()
-      .references(() => personas.id, { onDelete: "cascade" }),
+    id: id(),
+    userId: userRef(),
+    personaId: personaRef(),
     kind: memoryKind("kind").notNull(),
     /** Facts: job, family, goals, preferences, events, inside_jokes, other. Summaries: "call". */
     category: text("category").notNull(),
