@@ -3,8 +3,11 @@
  * benchmarks): starts the sandbox (Postgres over Neon HTTP + vendor emulators), migrates and seeds
  * the database, builds the SPA when `frontend/dist` is missing or older than its sources, then runs
  * `wrangler dev` as a child process with every binding passed as `--var` and waits for `/health`.
+ * With `runtime: "miniflare"` the same Worker (wrangler's bundle, same wrangler.toml bindings and
+ * vars) runs in Miniflare instead — one workerd process, no dev proxy or inspector
+ * (scripts/miniflare-runtime.ts); the benchmark uses it to measure workerd without wrangler dev.
  *
- * `close()` stops wrangler (its whole process group) and the sandbox. Wrangler's output is kept in
+ * `close()` stops wrangler (its whole process group) or Miniflare, and the sandbox. Wrangler's output is kept in
  * a ring buffer (for the error when it dies during start) and optionally forwarded, always with
  * every sandbox secret replaced by `(hidden)`; the `--var` list is never printed.
  */
@@ -15,6 +18,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startSandbox, type Sandbox, type SandboxService } from "../sandbox/index";
+import type { MiniflareRuntime } from "./miniflare-runtime";
 import { migrateDatabase, seedDatabase } from "./migrate";
 
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -34,12 +38,17 @@ export interface StackOptions {
   startTimeoutMs?: number;
   /** Extra Worker bindings passed as `--var` after the sandbox's (e.g. `PIPELINE_CONFIG_JSON` for the benchmark). */
   vars?: Record<string, string>;
+  /** What runs the Worker: `wrangler dev` (default; what `npm start` uses) or Miniflare (workerd without the dev proxy/inspector). */
+  runtime?: StackRuntime;
 }
+
+export type StackRuntime = "wrangler" | "miniflare";
 
 export interface Stack {
   /** e.g. `http://127.0.0.1:8787` */
   baseUrl: string;
   port: number;
+  runtime: StackRuntime;
   sandbox: Sandbox;
   /** Timings of the start phases, in ms. */
   timings: { sandboxMs: number; migrateMs: number; seedMs: number; buildMs: number; wranglerMs: number };
@@ -179,6 +188,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const baseUrl = `http://127.0.0.1:${port}`;
   let sandbox: Sandbox | undefined;
   let child: ChildProcess | undefined;
+  let miniflare: MiniflareRuntime | undefined;
+  const runtime: StackRuntime = opts.runtime ?? "wrangler";
 
   // If this process exits without close(), the detached wrangler group must not outlive it.
   const killOnExit = (): void => {
@@ -196,6 +207,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     child = undefined;
     process.off("exit", killOnExit);
     if (running) await stopProcessGroup(running);
+    const mf = miniflare;
+    miniflare = undefined;
+    await mf?.close().catch(() => undefined);
     await sandbox?.close();
     sandbox = undefined;
     if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
@@ -231,6 +245,37 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     timings.buildMs = performance.now() - t;
 
     t = performance.now();
+    if (runtime === "miniflare") {
+      // loaded only here: it imports wrangler's and Miniflare's Node APIs
+      const { startMiniflareRuntime } = await import("./miniflare-runtime");
+      miniflare = await startMiniflareRuntime({
+        root: ROOT,
+        port,
+        bundleDir: join(dataDir, "miniflare-bundle"),
+        persistDir: join(dataDir, "miniflare"),
+        vars: { ...env, ...opts.vars },
+        log,
+      });
+      const deadline = Date.now() + (opts.startTimeoutMs ?? 180_000);
+      while (!(await healthy(baseUrl))) {
+        if (Date.now() > deadline) throw new Error(`Miniflare did not answer ${baseUrl}/health in time`);
+        await sleep(100);
+      }
+      timings.wranglerMs = performance.now() - t;
+      let closing: Promise<void> | undefined;
+      const stackSandbox = sandbox;
+      return {
+        baseUrl,
+        port,
+        runtime,
+        sandbox: stackSandbox,
+        timings,
+        close() {
+          closing ??= cleanup();
+          return closing;
+        },
+      };
+    }
     const wrangler = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
     const inspectorPort = await freePort();
     const args = [
@@ -299,6 +344,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     return {
       baseUrl,
       port,
+      runtime,
       sandbox: stackSandbox,
       timings,
       close() {
