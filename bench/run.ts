@@ -1,7 +1,7 @@
 /**
- * `npm run bench`: the call loop measured end to end. Starts the real stack (startStack: wrangler
- * dev / workerd running the Worker and the CallSession Durable Objects, Postgres over Neon HTTP,
- * the vendor emulators) with fixed injected vendor latencies, places scripted calls through
+ * `npm run bench`: the call loop measured end to end. Starts the real stack (startStack: workerd
+ * running the Worker and the CallSession Durable Objects — in Miniflare by default, or under
+ * `wrangler dev` — Postgres over Neon HTTP, the vendor emulators) with fixed injected vendor latencies, places scripted calls through
  * `POST /api/calls` to scripted sandbox callees, and reads the results from the Twilio emulator's
  * own timeline (plus a tap on every outbound media frame, bench/lib/tap.ts).
  *
@@ -11,12 +11,16 @@
  *      concurrency run (N simultaneous calls: dropped frames, pacing jitter, CPU).
  * Prints human-readable lines, then ONE JSON object as the last line. Flags: --calls, --turns,
  * --barge-calls, --barge-rounds, --concurrency (levels, default 10,25,100), --concurrency-turns,
- * --data-dir <dir> (persist Postgres + Durable Object storage there, wiped first), --quick (small smoke run).
+ * --data-dir <dir> (persist Postgres + Durable Object storage there, wiped first), --quick (small smoke run),
+ * --runtime miniflare|wrangler (what runs every phase; default miniflare: workerd without wrangler
+ * dev's proxy and inspector), --compare-runtime wrangler|miniflare|none (a third stack on that
+ * runtime runs the first concurrency level again, for CPU per call-minute on both; default: the
+ * other runtime, none with --quick), --ramp-ms-per-call (concurrency placement ramp, default 150).
  */
 import { cpus, loadavg } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { startStack, type Stack } from "../scripts/stack";
+import { startStack, type Stack, type StackRuntime } from "../scripts/stack";
 import { runCalls, streamSeconds, type CallRun } from "./lib/driver";
 import { analysePlayback } from "./lib/frames";
 import { ticksPerSecond } from "./lib/cpu";
@@ -48,6 +52,9 @@ const { values: flags } = parseArgs({
     "concurrency-turns": { type: "string" },
     quick: { type: "boolean", default: false },
     "data-dir": { type: "string" },
+    runtime: { type: "string" },
+    "compare-runtime": { type: "string" },
+    "ramp-ms-per-call": { type: "string" },
   },
 });
 const quick = flags.quick === true;
@@ -60,7 +67,18 @@ const CFG = {
   /** Levels run one after another (e.g. "25,50,100"); the headline figures come from the last. */
   concurrency: (flags.concurrency ?? (quick ? "4" : "10,25,100")).split(",").map((x) => num(x, 0)).filter((x) => x > 0),
   concurrencyTurns: num(flags["concurrency-turns"], quick ? 2 : 3),
+  /** Concurrency levels place their calls at an even rate, one per this many ms (≥ 5 s for the whole level). */
+  rampMsPerCall: num(flags["ramp-ms-per-call"], 150),
 };
+const runtimeFlag = (v: string | undefined, dflt: StackRuntime | null): StackRuntime | null => {
+  if (v === undefined) return dflt;
+  if (v === "none") return null;
+  if (v === "miniflare" || v === "wrangler") return v;
+  throw new Error(`--runtime / --compare-runtime: expected miniflare, wrangler or none, got ${v}`);
+};
+/** What runs every phase, and the runtime the first concurrency level is repeated on for comparison. */
+const RUNTIME: StackRuntime = runtimeFlag(flags.runtime, "miniflare") ?? "miniflare";
+const COMPARE_RUNTIME = runtimeFlag(flags["compare-runtime"], quick ? null : RUNTIME === "miniflare" ? "wrangler" : "miniflare");
 
 const log = (line: string): void => console.log(line);
 const t0 = performance.now();
@@ -116,13 +134,13 @@ function setKnobs(stack: Stack, personaMsPerChar: number): void {
   e.elevenlabs.knobs.set({ firstByteMs: INJECTED.ttsFirstByteMs, jitterMs: 0, msPerChar: personaMsPerChar });
 }
 
-async function bootStack(label: string, speculation: boolean): Promise<Stack> {
-  log(`[${elapsed()}] starting stack ${label} (speculation ${speculation ? "on" : "off"})…`);
+async function bootStack(label: string, speculation: boolean, runtime: StackRuntime = RUNTIME): Promise<Stack> {
+  log(`[${elapsed()}] starting stack ${label} on ${runtime} (speculation ${speculation ? "on" : "off"})…`);
   // --data-dir puts Postgres and wrangler's Durable Object storage there (e.g. /dev/shm to take disk out of the picture).
   const dataDir = flags["data-dir"] ? `${flags["data-dir"]}/${label}` : undefined;
-  const stack = await startStack({ vars: { PIPELINE_CONFIG_JSON: JSON.stringify({ speculation }) }, dataDir, fresh: dataDir !== undefined });
+  const stack = await startStack({ vars: { PIPELINE_CONFIG_JSON: JSON.stringify({ speculation }) }, dataDir, fresh: dataDir !== undefined, runtime });
   const t = stack.timings;
-  log(`[${elapsed()}] stack up at ${stack.baseUrl} (sandbox ${t.sandboxMs.toFixed(0)} ms, migrate ${t.migrateMs.toFixed(0)}, seed ${t.seedMs.toFixed(0)}, SPA build ${t.buildMs.toFixed(0)}, wrangler ${t.wranglerMs.toFixed(0)})`);
+  log(`[${elapsed()}] stack up at ${stack.baseUrl} (sandbox ${t.sandboxMs.toFixed(0)} ms, migrate ${t.migrateMs.toFixed(0)}, seed ${t.seedMs.toFixed(0)}, SPA build ${t.buildMs.toFixed(0)}, ${runtime} ${t.wranglerMs.toFixed(0)})`);
   return stack;
 }
 
@@ -247,7 +265,9 @@ async function bargeInPhase(stack: Stack, us: BenchUser[], personaId: string) {
 
 async function concurrencyPhase(stack: Stack, us: BenchUser[], personaId: string) {
   setKnobs(stack, 60);
-  log(`[${elapsed()}] concurrency: ${us.length} simultaneous calls × ${CFG.concurrencyTurns} caller turns (persona voice 60 ms/char)…`);
+  // Real traffic does not place every call in the same millisecond: an even ramp, ≥ 5 s in all.
+  const rampMs = Math.max(5000, us.length * CFG.rampMsPerCall);
+  log(`[${elapsed()}] concurrency (${stack.runtime}): ${us.length} simultaneous calls placed over ${(rampMs / 1000).toFixed(1)} s × ${CFG.concurrencyTurns} caller turns (persona voice 60 ms/char)…`);
   const twilio = stack.sandbox.emulators.twilio;
   const phones = new Set(us.map((u) => u.phone));
   let maxLive = 0;
@@ -257,7 +277,7 @@ async function concurrencyPhase(stack: Stack, us: BenchUser[], personaId: string
     maxLive = Math.max(maxLive, live);
   }, 100);
   const { result: runs, m } = await measured(() =>
-    runCalls({ baseUrl: stack.baseUrl, twilio, personaId, users: us, scenarioFor: (i) => latencyScenario(CFG.concurrencyTurns, i), staggerMs: 5000, timeoutMs: 300_000 }),
+    runCalls({ baseUrl: stack.baseUrl, twilio, personaId, users: us, scenarioFor: (i) => latencyScenario(CFG.concurrencyTurns, i), staggerMs: rampMs, timeoutMs: 300_000 }),
   );
   clearInterval(sampler);
   const r = extractLatency(runs);
@@ -276,11 +296,13 @@ async function concurrencyPhase(stack: Stack, us: BenchUser[], personaId: string
     deviation.push(...a.pacingDeviationMs);
   }
   const jitter = summarize(deviation);
-  log(`  live streams at once (max) ${maxLive}; failed calls ${r.failed.length}${r.failed.length ? ` (${[...new Set(r.failed)].slice(0, 3).join(" | ")})` : ""}; unanswered turns ${r.unanswered}`);
+  // Placement failed = POST /api/calls did not answer 2xx (the emulator never saw the call).
+  const placementFailed = runs.filter((x) => x.callId === null).length;
+  log(`  live streams at once (max) ${maxLive}; failed placements ${placementFailed}; failed calls ${r.failed.length}${r.failed.length ? ` (${[...new Set(r.failed)].slice(0, 3).join(" | ")})` : ""}; unanswered turns ${r.unanswered}`);
   log(`  frames ${frames}; underruns ${underruns}; dropped frames ${dropped}; pacing deviation ${formatSummary(jitter)}; max lead ${maxLead.toFixed(0)} ms`);
   log(`  v2v under load ${formatSummary(summarize(r.v2v))}; greeting under load ${formatSummary(summarize(r.greeting))}`);
   log(`  workerd CPU ${m.workerdCpuMs.toFixed(0)} ms over ${r.callMinutes.toFixed(2)} call-min = ${(m.workerdCpuMs / Math.max(1e-9, r.callMinutes)).toFixed(0)} ms/call-min${m.workerdRestarts ? ` (workerd restarted ${m.workerdRestarts}× during the phase)` : ""}; wrangler node ${m.wranglerCpuMs.toFixed(0)} ms; bench process (emulators + Postgres) ${(m.benchCpuShare * 100).toFixed(0)}% of a core, loop delay p99 ${m.loopDelayP99Ms.toFixed(1)} ms; workerd ${((m.workerdCpuMs / m.wallMs) * 100).toFixed(0)}% of a core; load ${(loadavg()[0] ?? 0).toFixed(1)}; wall ${(m.wallMs / 1000).toFixed(1)} s`);
-  return { calls: us.length, r, m, maxLive, dropped, underruns, frames, jitter, maxLead, completed: runs.filter((x) => x.call?.status === "completed").length };
+  return { calls: us.length, runtime: stack.runtime, loadAvg1m: round(loadavg()[0] ?? 0, 1), rampMs, placementFailed, r, m, maxLive, dropped, underruns, frames, jitter, maxLead, completed: runs.filter((x) => x.call?.status === "completed").length };
 }
 
 // ------------------------------------------------------------------ main
@@ -312,7 +334,7 @@ function cpuPerMinute(m: PhaseMeasure, minutes: number): number | null {
 
 async function main(): Promise<void> {
   log(`bench: injected endpointing ${INJECTED.endpointingMs} ms, LLM first token ${INJECTED.llmFirstTokenMs} ms at ${INJECTED.llmTokensPerSecond} tok/s, TTS first byte ${INJECTED.ttsFirstByteMs} ms, zero jitter (sum ${INJECTED_SUM_MS} ms)`);
-  const out: Record<string, unknown> = { injected_sum_ms: INJECTED_SUM_MS };
+  const out: Record<string, unknown> = { injected_sum_ms: INJECTED_SUM_MS, runtime: RUNTIME };
   const load0 = loadavg()[0] ?? 0;
   log(`machine: ${cpus().length} CPUs, load average (1 min) ${load0.toFixed(1)} at start`);
   let stack: Stack | undefined;
@@ -339,6 +361,39 @@ async function main(): Promise<void> {
     const conc = levels.at(-1) ?? null;
     await stack.close();
     stack = undefined;
+
+    // ---- C: the first concurrency level again on the comparison runtime (CPU per call-minute on both)
+    let compare: Awaited<ReturnType<typeof concurrencyPhase>> | null = null;
+    const firstLevel = CFG.concurrency[0];
+    if (COMPARE_RUNTIME && COMPARE_RUNTIME !== RUNTIME && firstLevel) {
+      stack = await bootStack("C", true, COMPARE_RUNTIME);
+      const personaC = await personaIdBySlug(stack.baseUrl, "brad");
+      compare = await concurrencyPhase(stack, await users(stack, firstLevel, "bench-c"), personaC);
+      await stack.close();
+      stack = undefined;
+    }
+    const levelJson = (l: Awaited<ReturnType<typeof concurrencyPhase>>): Record<string, unknown> => ({
+      runtime: l.runtime,
+      calls: l.calls,
+      ramp_ms: l.rampMs,
+      live_max: l.maxLive,
+      completed: l.completed,
+      failed_placements: l.placementFailed,
+      greeting_p95_ms: p(l.r.greeting, 95),
+      dropped_frames: l.dropped,
+      pacing_jitter_p99_ms: round(l.jitter.p99, 1),
+      v2v_p95_ms: p(l.r.v2v, 95),
+      unanswered: l.r.unanswered,
+      cpu_ms_per_call_minute: cpuPerMinute(l.m, l.r.callMinutes),
+      workerd_cpu_share: round(l.m.workerdCpuMs / l.m.wallMs, 2),
+      wrangler_node_cpu_share: round(l.m.wranglerCpuMs / l.m.wallMs, 2),
+      bench_cpu_share: round(l.m.benchCpuShare, 2),
+      bench_loop_delay_p99_ms: round(l.m.loopDelayP99Ms, 1),
+      loadavg_1m: l.loadAvg1m,
+    });
+    const cpuByRuntime: Partial<Record<StackRuntime, number | null>> = {};
+    for (const l of [levels[0], compare]) if (l) cpuByRuntime[l.runtime] = cpuPerMinute(l.m, l.r.callMinutes);
+    if (compare) log(`CPU per call-minute at ${compare.calls} calls: ${Object.entries(cpuByRuntime).map(([k, v]) => `${k} ${v ?? "n/a"} ms`).join(", ")}`);
 
     const overhead = off.r.v2v.map((v) => v - INJECTED_SUM_MS);
     const pathOverhead = off.r.v2v.map((v) => v - PATH_SUM_MS);
@@ -367,19 +422,12 @@ async function main(): Promise<void> {
       dropped_frames: conc ? conc.dropped : null,
       pacing_jitter_p99_ms: conc ? round(conc.jitter.p99, 1) : null,
       concurrency_v2v_p95_ms: conc ? p(conc.r.v2v, 95) : null,
-      concurrency_levels: levels.map((l) => ({
-        calls: l.calls,
-        live_max: l.maxLive,
-        completed: l.completed,
-        dropped_frames: l.dropped,
-        pacing_jitter_p99_ms: round(l.jitter.p99, 1),
-        v2v_p95_ms: p(l.r.v2v, 95),
-        unanswered: l.r.unanswered,
-        cpu_ms_per_call_minute: cpuPerMinute(l.m, l.r.callMinutes),
-        workerd_cpu_share: round(l.m.workerdCpuMs / l.m.wallMs, 2),
-        bench_cpu_share: round(l.m.benchCpuShare, 2),
-        bench_loop_delay_p99_ms: round(l.m.loopDelayP99Ms, 1),
-      })),
+      concurrency_failed_placements: conc ? conc.placementFailed : null,
+      concurrency_greeting_p95_ms: conc ? p(conc.r.greeting, 95) : null,
+      concurrency_levels: levels.map(levelJson),
+      // The first concurrency level on each runtime (the main one, then the comparison stack C).
+      cpu_ms_per_call_minute_by_runtime: cpuByRuntime,
+      compare_level: compare ? levelJson(compare) : null,
       unanswered_turns: off.r.unanswered + on.r.unanswered + levels.reduce((a, l) => a + l.r.unanswered, 0),
       failed_calls: off.r.failed.length + on.r.failed.length + levels.reduce((a, l) => a + l.r.failed.length, 0),
       bench_loop_delay_p99_ms: round(Math.max(off.m.loopDelayP99Ms, on.m.loopDelayP99Ms, ...levels.map((l) => l.m.loopDelayP99Ms)), 1),
@@ -396,8 +444,9 @@ async function main(): Promise<void> {
       ["barge-in p95 ≤ 100 ms (from caller speech start)", out.bargein_clear_p95_ms === null ? null : (out.bargein_clear_p95_ms as number) <= 100],
       ["barge-in p95 ≤ 100 ms (after the gate could first fire)", out.bargein_clear_after_gate_p95_ms === null ? null : (out.bargein_clear_after_gate_p95_ms as number) <= 100],
       ["greeting p95 ≤ 1000 ms", out.greeting_p95_ms === null ? null : (out.greeting_p95_ms as number) <= 1000],
-      ["CPU ≤ 300 ms per call-minute", out.cpu_ms_per_call_minute === null ? null : (out.cpu_ms_per_call_minute as number) <= 300],
+      [`CPU ≤ 300 ms per call-minute (${RUNTIME})`, out.cpu_ms_per_call_minute === null ? null : (out.cpu_ms_per_call_minute as number) <= 300],
       [`${conc?.calls ?? 0} concurrent calls, 0 dropped frames`, conc ? conc.maxLive >= conc.calls && conc.dropped === 0 : null],
+      [`${conc?.calls ?? 0} calls: 0 failed placements, greeting p95 ≤ 1000 ms`, conc ? conc.placementFailed === 0 && (percentile(conc.r.greeting, 95) ?? Infinity) <= 1000 : null],
       ["pacing jitter p99 ≤ 40 ms", out.pacing_jitter_p99_ms === null ? null : (out.pacing_jitter_p99_ms as number) <= 40],
     ];
     log("targets:");
