@@ -144,10 +144,12 @@ export const StartPhoneVerificationResponse = z.object({
 export const CheckPhoneVerificationResponse = z.object({ verified: z.literal(true) });
 
 /**
- * `POST /api/calls/:id/ticket` → a short-lived ticket for the URLs browsers cannot add headers to:
- * purpose "browser" (single use) opens the browser call socket `GET /api/calls/:id/browser?ticket=`
- * (it speaks the Twilio Media Streams JSON protocol: connected/start/media/mark/stop in,
- * media/mark/clear out); purpose "events" lets an `EventSource` open `GET /api/calls/:id/events?ticket=`.
+ * `POST /api/calls/:id/ticket` → a short-lived ticket for the sockets browsers cannot add headers to:
+ * purpose "browser" (single use) authenticates the browser call socket `GET /api/calls/:id/browser`
+ * (`url`, which carries no secret): the socket speaks the Twilio Media Streams JSON protocol
+ * (connected/start/media/mark/stop in, media/mark/clear out) and sends the ticket as
+ * `start.customParameters.token`; without a valid one the socket is closed (1008) before any audio.
+ * Purpose "events" lets an `EventSource` open `GET /api/calls/:id/events?ticket=`.
  */
 export const CallTicketRequest = z.object({ purpose: z.enum(["browser", "events"]).default("browser") });
 export const CallTicketResponse = z.object({ ticket: z.string(), url: z.string(), expiresAt: IsoDate });

@@ -19,6 +19,7 @@ import { finalizeCall, recordEndReason, type CallOutcome } from "../worker/servi
 import { meteredChatModel } from "../worker/services/costs";
 import { searchPastCalls } from "../worker/services/history";
 import { memoryChatModel } from "../worker/services/memory-extraction";
+import { STREAM_ROUTE_HEADER, STREAM_TOKEN_PARAM, verifyStartToken, type StreamTokenPurpose } from "../worker/services/stream-token";
 import { recordEvents } from "../worker/services/timeline";
 import { hangupCall } from "../worker/services/twilio-rest";
 import { CallStore, INITIAL_STATE, toCallTurn, type CallSetup, type CallState, type StoredEvent } from "./call-store";
@@ -30,6 +31,7 @@ import type { HangupReason, PipelineEvent } from "./pipeline/events";
 import { connectWorkerdWebSocket, createProviders } from "./providers/index";
 import type { ChatMessage } from "./providers/types";
 import { parseTwilioMessage } from "./twilio/protocol";
+import { StreamGate, type StreamVerdict } from "./twilio/stream-gate";
 
 /** Hook for DTMF digits (the money engineer's "press 1 to extend" plugs in here). */
 export type DtmfHook = (session: { callId: string; userId: string }, digit: string) => void | Promise<void>;
@@ -45,6 +47,12 @@ const MONEY_TICK_MS = 2_000;
 const FLUSH_DELAY_MS = 250;
 /** A browser call that never connects its socket is canceled after this long (it would block new calls). */
 const BROWSER_CONNECT_TIMEOUT_MS = 120_000;
+/** A media socket must send a valid `start` this soon after connecting, or it is closed. */
+const STREAM_START_TIMEOUT_MS = 10_000;
+/** Media sockets waiting for their `start` at once; more are refused (429). */
+const MAX_PENDING_STREAMS = 4;
+/** WebSocket close code for a refused media socket (policy violation). */
+const CLOSE_POLICY = 1008;
 /** Spoken when a call resumes after the Durable Object restarted. */
 const RESUME_GREETING = "Sorry, we got cut off for a second. Where were we?";
 
@@ -56,6 +64,14 @@ const HANGUP_REASON: Record<HangupReason, CallEndReason> = {
 };
 
 const encoder = new TextEncoder();
+
+function closeSocket(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // already closed
+  }
+}
 
 export class CallSession extends DurableObject<Env> {
   private readonly store: CallStore;
@@ -73,6 +89,8 @@ export class CallSession extends DurableObject<Env> {
   private speaking: "persona" | "caller" | "none" = "none";
   private eventSeq = 0;
   private finishing: Promise<void> | null = null;
+  /** Media sockets connected but not yet past their `start` check. */
+  private readonly pendingStreams = new Set<StreamGate>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -144,8 +162,8 @@ export class CallSession extends DurableObject<Env> {
     await this.requestHangup("user_ended", "ended by the user");
   }
 
-  /** Marks a browser ticket used; false when it was used before. */
-  async consumeTicket(jti: string): Promise<boolean> {
+  /** Marks a stream token / browser ticket used; false when it was used before. */
+  private async consumeTicket(jti: string): Promise<boolean> {
     const key = `ticket:${jti}`;
     if (this.store.get<boolean>(key)) return false;
     this.store.put(key, true);
@@ -180,18 +198,47 @@ export class CallSession extends DurableObject<Env> {
     return new Response("not found", { status: 404 });
   }
 
+  /**
+   * Accepts a media socket from the Worker (Twilio's route checked the signature; the browser
+   * route only that this is a live browser call). Nothing reaches the pipeline, and no audio is
+   * sent, until the socket's `start` carries this call's valid, unused token in
+   * `customParameters` (StreamGate); otherwise it is closed with 1008 and a `stream.refused` event.
+   */
   private acceptStream(request: Request): Response {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") return new Response("expected websocket", { status: 426 });
     if (!this.setupInfo || this.state.finished) return new Response("call is not live", { status: 409 });
+    const purpose: StreamTokenPurpose = this.setupInfo.transport === "browser" ? "browser" : "twilio";
+    if (request.headers.get(STREAM_ROUTE_HEADER) !== purpose) return new Response("not found", { status: 404 });
     if (this.socket) return new Response("stream already connected", { status: 409 });
+    if (this.pendingStreams.size >= MAX_PENDING_STREAMS) return new Response("too many unauthenticated streams", { status: 429 });
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     server.binaryType = "arraybuffer";
     server.accept();
-    this.socket = server;
-    const pipeline = this.ensurePipeline();
+    let pipeline: CallPipeline | null = null;
+    const gate: StreamGate = new StreamGate({
+      verify: (params) => this.verifyStreamStart(params, purpose),
+      accept: (start) => {
+        this.pendingStreams.delete(gate);
+        if (this.socket || this.state.finished) return closeSocket(server, CLOSE_POLICY, "stream already connected");
+        this.socket = server;
+        pipeline = this.ensurePipeline();
+        this.onStreamStart();
+        pipeline.onTwilioMessage(start);
+      },
+      refuse: (reason) => {
+        this.pendingStreams.delete(gate);
+        this.log.warn("media stream refused", { reason, transport: this.setupInfo?.transport });
+        this.event("stream.refused", purpose, `media stream refused: ${reason}`, { reason });
+        closeSocket(server, CLOSE_POLICY, `refused: ${reason}`);
+      },
+      secretParams: [STREAM_TOKEN_PARAM],
+      timeoutMs: STREAM_START_TIMEOUT_MS,
+    });
+    this.pendingStreams.add(gate);
     server.addEventListener("message", (ev) => {
       if (typeof ev.data !== "string") return;
+      if (!pipeline) return gate.offer(ev.data);
       const parsed = parseTwilioMessage(ev.data);
       if (!parsed.ok) return;
       const msg = parsed.message;
@@ -199,9 +246,22 @@ export class CallSession extends DurableObject<Env> {
       pipeline.onTwilioMessage(msg);
       if (msg.event === "stop") void this.onStreamEnded("stop");
     });
-    server.addEventListener("close", () => void this.onStreamEnded("close"));
-    server.addEventListener("error", () => void this.onStreamEnded("error"));
+    const ended = (how: string) => {
+      if (this.socket === server) return void this.onStreamEnded(how);
+      gate.close();
+      this.pendingStreams.delete(gate);
+    };
+    server.addEventListener("close", () => ended("close"));
+    server.addEventListener("error", () => ended("error"));
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** The stream token / browser ticket in a `start`: this call's, this transport's, not used before. */
+  private async verifyStreamStart(params: Record<string, string>, purpose: StreamTokenPurpose): Promise<StreamVerdict> {
+    const check = await verifyStartToken(this.config.auth.jwtSecret, params, { callId: this.callId, purpose });
+    if (!check.ok) return check;
+    if (!(await this.consumeTicket(check.claims.jti))) return { ok: false, reason: "token already used" };
+    return { ok: true };
   }
 
   private events(request: Request): Response {

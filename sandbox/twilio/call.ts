@@ -644,7 +644,7 @@ export class Call {
   private runStream(spec: StreamSpec): Promise<void> {
     return new Promise((resolve) => {
       const streamSid = newSid("MZ");
-      const entry = { streamSid, url: safeUrl(spec.url), startedMs: Math.round(this.nowCallMs()), endedMs: null as number | null, end: null as string | null, customParameters: spec.parameters };
+      const entry = { streamSid, url: safeUrl(spec.url), startedMs: Math.round(this.nowCallMs()), endedMs: null as number | null, end: null as string | null, customParameters: safeParameters(spec.parameters) };
       this.streams.push(entry);
       const signature = twilioSignature(this.ctx.authToken, spec.url, {});
       let ws: WebSocketType;
@@ -1159,6 +1159,14 @@ function padToFrames(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(bytes.length + (FRAME_BYTES - rem)).fill(MULAW_SILENCE);
   out.set(bytes, 0);
   return out;
+}
+
+/** Names of `<Parameter>`s whose values a record or log must not show (the app's stream token). */
+const SECRET_PARAM = /token|secret|ticket|password|signature/i;
+
+/** Stream `<Parameter>`s for records and logs: secret-looking values become "[redacted]". */
+export function safeParameters(params: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, SECRET_PARAM.test(k) ? "[redacted]" : v]));
 }
 
 /** A URL without credentials or query string, for records and logs. */

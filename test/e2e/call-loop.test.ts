@@ -195,10 +195,15 @@ describe("call loop on the local stack", () => {
         });
         ws.on("error", () => resolve(-1));
       });
+    // The stream URL names only the call; without Twilio's signature over it the upgrade is refused.
+    expect(await statusOf(`${wsBase}/twilio/stream/${id}`)).toBe(403);
+    expect(await statusOf(`${wsBase}/twilio/stream/${id}`, { "X-Twilio-Signature": "AAAAAAAAAAAAAAAAAAAAAAAAAAA=" })).toBe(403);
+    // The old shape with a token in the path is no stream URL of ours.
     expect(await statusOf(`${wsBase}/twilio/stream/${id}/not-a-token`)).toBe(403);
     expect(await statusOf(`${wsBase}/twilio/stream/${id}/not-a-token`, { "X-Twilio-Signature": "AAAAAAAAAAAAAAAAAAAAAAAAAAA=" })).toBe(403);
-    // A browser socket without a valid ticket is refused too.
-    expect(await statusOf(`${wsBase}/api/calls/${id}/browser?ticket=forged`)).toBe(401);
+    // A browser socket only reaches a live browser call (its ticket is then checked at start).
+    expect(await statusOf(`${wsBase}/api/calls/${id}/browser`)).toBe(404);
+    expect(await statusOf(`${wsBase}/api/calls/${id}/browser?ticket=forged`)).toBe(404);
     // Unsigned status callbacks are refused.
     const cb = await fetch(`${stack.baseUrl}/twilio/status/${id}`, {
       method: "POST",

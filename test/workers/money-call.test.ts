@@ -62,7 +62,7 @@ async function browserCall(acct: Account, minutes: number) {
     }
   })();
   const t = await api<{ ticket: string }>("POST", `/api/calls/${callId}/ticket`, { token: acct.token, body: { purpose: "browser" } });
-  const res = await exports.default.fetch(new Request(`http://api.test/api/calls/${callId}/browser?ticket=${encodeURIComponent(t.body.ticket)}`, { headers: { Upgrade: "websocket" } }));
+  const res = await exports.default.fetch(new Request(`http://api.test/api/calls/${callId}/browser`, { headers: { Upgrade: "websocket" } }));
   expect(res.status).toBe(101);
   const ws = res.webSocket!;
   ws.accept();
@@ -73,7 +73,7 @@ async function browserCall(acct: Account, minutes: number) {
       event: "start",
       sequenceNumber: "1",
       streamSid,
-      start: { streamSid, accountSid: "browser", callSid: callId, tracks: ["inbound"], customParameters: {}, mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 } },
+      start: { streamSid, accountSid: "browser", callSid: callId, tracks: ["inbound"], customParameters: { token: t.body.ticket }, mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 } },
     }),
   );
   let seq = 2;

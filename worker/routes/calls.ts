@@ -1,7 +1,9 @@
 /**
  * /api/calls: place a call, read one call with its turns, follow it live (SSE of `LiveEvent`s from
  * the call's Durable Object: snapshot first, ended last), end it, and the browser call socket
- * (authenticated by a single-use ticket, since browsers cannot put headers on a WebSocket).
+ * (authenticated by a single-use ticket, since browsers cannot put headers on a WebSocket; the
+ * ticket goes in the socket's `start` message, never in its URL, and the call's Durable Object
+ * checks and consumes it — the upgrade only reaches a Durable Object for a live browser call).
  * The history list (GET /api/calls) belongs to the history routes.
  */
 import { Hono, type Context } from "hono";
@@ -14,11 +16,13 @@ import {
   PlaceCallRequest,
 } from "../../contracts/calls";
 import { OkResponse } from "../../contracts/common";
+import { eq } from "drizzle-orm";
+import { calls } from "../db/schema";
 import { AppError, notFound, unauthorized } from "../errors";
 import { authOf, requireAuth } from "../middleware/auth";
 import { describeRoute } from "../openapi";
 import { getCallDetail, getOwnedCall, placeCall, toCallDto, type CallDeps } from "../services/calls";
-import { signStreamToken, verifyStreamToken } from "../services/stream-token";
+import { signStreamToken, STREAM_ROUTE_HEADER, verifyStreamToken } from "../services/stream-token";
 import type { AppEnv } from "../types";
 import { validate } from "../validation";
 
@@ -30,7 +34,7 @@ describeRoute({ method: "get", path: "/api/calls/:id", tag: "calls", summary: "O
 describeRoute({ method: "get", path: "/api/calls/:id/events", tag: "calls", summary: "Live call events (text/event-stream of LiveEvent; snapshot first, ended last); bearer token or ?ticket=", auth: "required", query: z.object({ ticket: z.string().optional() }), responses: { 200: z.string() }, errors: [401, 404] });
 describeRoute({ method: "post", path: "/api/calls/:id/end", tag: "calls", summary: "End the call (hang up)", auth: "required", responses: { 200: CallResponse }, errors: [404] });
 describeRoute({ method: "post", path: "/api/calls/:id/ticket", tag: "calls", summary: "Short-lived ticket for the browser call socket (single use) or the event stream", auth: "required", body: CallTicketRequest, responses: { 200: CallTicketResponse }, errors: [400, 404, 409] });
-describeRoute({ method: "get", path: "/api/calls/:id/browser", tag: "calls", summary: "Browser call WebSocket (Twilio Media Streams JSON protocol); ?ticket= from /ticket", auth: "none", query: z.object({ ticket: z.string() }), responses: { 101: z.string() }, errors: [401, 404, 409, 426] });
+describeRoute({ method: "get", path: "/api/calls/:id/browser", tag: "calls", summary: "Browser call WebSocket (Twilio Media Streams JSON protocol); the ticket from /ticket goes in start.customParameters.token (the socket closes with 1008 without a valid one)", auth: "none", responses: { 101: z.string() }, errors: [404, 409, 426] });
 describeRoute({ method: "post", path: "/api/calls/:id/debug/limit", tag: "calls", summary: "Local only: shorten the duration limit of a call that is not answered yet", auth: "required", body: z.object({ seconds: z.number().int().min(10).max(900) }), responses: { 200: z.object({ applied: z.boolean() }) }, errors: [404] });
 describeRoute({ method: "post", path: "/api/calls/:id/debug/restart", tag: "calls", summary: "Local only: restart the call's Durable Object as an eviction would", auth: "required", responses: { 200: OkResponse }, errors: [404] });
 
@@ -87,20 +91,20 @@ export const callsRoutes = new Hono<AppEnv>()
     if (row.endedAt) throw new AppError("conflict", "The call has ended");
     const { token, expiresAt } = await signStreamToken(c.var.config.auth.jwtSecret, { callId, purpose, userId }, TICKET_TTL_S);
     const base = c.var.config.publicBaseUrl;
+    // The browser socket's URL carries no secret: the ticket is sent in its `start` message.
     const url =
       purpose === "browser"
-        ? `${base.replace(/^http/, "ws")}/api/calls/${callId}/browser?ticket=${encodeURIComponent(token)}`
+        ? `${base.replace(/^http/, "ws")}/api/calls/${callId}/browser`
         : `${base}/api/calls/${callId}/events?ticket=${encodeURIComponent(token)}`;
     return c.json({ ticket: token, url, expiresAt: expiresAt.toISOString() }, 200);
   })
   .get("/:id/browser", validate("param", IdParam), async (c) => {
     const callId = c.req.valid("param").id;
     if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new AppError("bad_request", "Expected a WebSocket upgrade", { status: 426 });
-    const claims = await verifyStreamToken(c.var.config.auth.jwtSecret, c.req.query("ticket") ?? "", { callId, purpose: "browser" });
-    if (!claims) throw unauthorized("Invalid or expired ticket");
-    const stub = stubFor(c, callId);
-    if (!(await stub.consumeTicket(claims.jti))) throw unauthorized("Ticket already used");
-    return stub.fetch("https://call-session/stream", { headers: { Upgrade: "websocket" } });
+    // Only a live browser call's Durable Object is reached; its ticket is checked at `start`.
+    const [row] = await c.var.db.select({ transport: calls.transport, endedAt: calls.endedAt }).from(calls).where(eq(calls.id, callId)).limit(1);
+    if (!row || row.transport !== "browser" || row.endedAt) throw notFound("Call");
+    return stubFor(c, callId).fetch("https://call-session/stream", { headers: { Upgrade: "websocket", [STREAM_ROUTE_HEADER]: "browser" } });
   })
   .post("/:id/debug/limit", requireAuth, validate("param", IdParam), validate("json", z.object({ seconds: z.number().int().min(10).max(900) })), async (c) => {
     if (!c.var.config.isLocal) throw notFound("Route");

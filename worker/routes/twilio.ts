@@ -2,8 +2,10 @@
  * /twilio: Twilio's side of a call. Status callbacks and async AMD results (form posts validated
  * with `X-Twilio-Signature` against the PUBLIC_BASE_URL-based URL) move the call forward — never
  * backwards — and inform its Durable Object; a terminal status finalizes the call. The media
- * stream upgrade must carry both a valid signature and the call's signed token in the path;
- * anything else is refused before a Durable Object is touched.
+ * stream upgrade (`/twilio/stream/:callId`, no secret in the URL) must carry a valid
+ * `X-Twilio-Signature` over that URL or it is refused before a Durable Object is touched; the
+ * call's signed stream token arrives later, in the `start` message's `customParameters`, and the
+ * Durable Object checks it before the pipeline starts (durable-objects/call-session.ts).
  */
 import { Hono, type Context } from "hono";
 import { validateRequest } from "twilio/lib/webhooks/webhooks";
@@ -14,7 +16,7 @@ import { finalizeCall } from "../services/call-finalize";
 import { meteredChatModel } from "../services/costs";
 import { memoryChatModel } from "../services/memory-extraction";
 import { applyCallStatus, fromTwilioStatus, isTerminal } from "../services/calls";
-import { verifyStreamToken } from "../services/stream-token";
+import { STREAM_ROUTE_HEADER } from "../services/stream-token";
 import type { AppEnv } from "../types";
 import { sql } from "drizzle-orm";
 import { calls } from "../db/schema";
@@ -22,10 +24,11 @@ import { calls } from "../db/schema";
 describeRoute({ method: "post", path: "/twilio/status/:callId", tag: "twilio", summary: "Twilio call status callback (signed)", auth: "none", responses: { 204: z.null() }, errors: [403] });
 describeRoute({ method: "post", path: "/twilio/amd/:callId", tag: "twilio", summary: "Twilio async answering-machine detection result (signed)", auth: "none", responses: { 204: z.null() }, errors: [403] });
 describeRoute({ method: "post", path: "/twilio/stream-status/:callId", tag: "twilio", summary: "Twilio media stream status callback (signed)", auth: "none", responses: { 204: z.null() }, errors: [403] });
-describeRoute({ method: "get", path: "/twilio/stream/:callId/:token", tag: "twilio", summary: "Twilio Media Stream WebSocket (signature + signed token)", auth: "none", responses: { 101: z.null() }, errors: [403, 426] });
+describeRoute({ method: "get", path: "/twilio/stream/:callId", tag: "twilio", summary: "Twilio Media Stream WebSocket (X-Twilio-Signature; the signed stream token comes in start.customParameters)", auth: "none", responses: { 101: z.null() }, errors: [403, 426] });
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** This request's URL on PUBLIC_BASE_URL (what Twilio signed), as http(s) or ws(s). */
 function publicUrl(c: Context<AppEnv>, scheme: "http" | "ws"): string {
   const u = new URL(c.req.url);
   const base = c.var.config.publicBaseUrl;
@@ -90,16 +93,18 @@ export const twilio = new Hono<AppEnv>()
     if (!params) return forbidden(c);
     return c.body(null, 204);
   })
-  .get("/stream/:callId/:token", async (c) => {
-    const { callId, token } = c.req.param();
+  .get("/stream/:callId", async (c) => {
+    const callId = c.req.param("callId");
     if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") return c.text("expected websocket", 426);
     const signature = c.req.header("X-Twilio-Signature") ?? "";
     const authToken = c.var.config.keys.twilioAuthToken;
-    if (!UUID.test(callId) || !signature || !authToken || !validateRequest(authToken, signature, publicUrl(c, "ws"), {})) {
-      return forbidden(c);
-    }
-    const claims = await verifyStreamToken(c.var.config.auth.jwtSecret, token, { callId, purpose: "twilio" });
-    if (!claims) return c.text("invalid token", 403);
+    // Twilio signs the wss:// URL of the stream (params {}); the https:// form is accepted too,
+    // since which scheme Twilio's WebSocket signature uses is not pinned down in its docs.
+    const signed =
+      !!signature && !!authToken && (validateRequest(authToken, signature, publicUrl(c, "ws"), {}) || validateRequest(authToken, signature, publicUrl(c, "http"), {}));
+    if (!UUID.test(callId) || !signed) return forbidden(c);
     const stub = c.env.CALL_SESSION.get(c.env.CALL_SESSION.idFromName(callId));
-    return stub.fetch("https://call-session/stream", { headers: { Upgrade: "websocket" } });
-  });
+    return stub.fetch("https://call-session/stream", { headers: { Upgrade: "websocket", [STREAM_ROUTE_HEADER]: "twilio" } });
+  })
+  // Any other stream path (e.g. one with extra segments) is not a stream we handed out.
+  .get("/stream/*", (c) => forbidden(c));

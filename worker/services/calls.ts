@@ -3,7 +3,8 @@
  * checks the user may call (persona readable, verified phone for phone calls, no concurrent call
  * via the `calls_one_active_per_user` index), creates the call row, hands the call's setup to its
  * CallSession Durable Object and, for phone calls, asks Twilio for an outbound call whose inline
- * TwiML connects a bidirectional Media Stream to that Durable Object (signed token in the URL).
+ * TwiML connects a bidirectional Media Stream to that Durable Object (the URL names only the call;
+ * the signed stream token rides in a `<Parameter>`, checked by the Durable Object at `start`).
  * Also: the Call DTO, call detail with turns, monotonic status updates from Twilio callbacks, and
  * ending a call on the user's request.
  */
@@ -19,7 +20,7 @@ import { maskPhone, type Logger } from "../log";
 import { authorizeCallPayment } from "./billing";
 import { finalizeCall } from "./call-finalize";
 import { buildCallPrompt } from "./memory";
-import { signStreamToken } from "./stream-token";
+import { signStreamToken, STREAM_TOKEN_PARAM } from "./stream-token";
 import { createCall, TwilioError } from "./twilio-rest";
 import { latencyView } from "./timeline";
 
@@ -145,20 +146,25 @@ export interface PlaceCallInput {
   scheduledCallId?: string | null;
 }
 
-/** The stream URL Twilio connects to (ws(s) of PUBLIC_BASE_URL); Twilio signs exactly this URL. */
-export function streamUrl(publicBaseUrl: string, callId: string, token: string): string {
-  return `${publicBaseUrl.replace(/^http/, "ws")}/twilio/stream/${callId}/${token}`;
+/**
+ * The stream URL Twilio connects to (ws(s) of PUBLIC_BASE_URL); Twilio signs exactly this URL.
+ * It names the call and nothing secret.
+ */
+export function streamUrl(publicBaseUrl: string, callId: string): string {
+  return `${publicBaseUrl.replace(/^http/, "ws")}/twilio/stream/${callId}`;
 }
 
-function twimlFor(config: Config, callId: string, token: string): string {
+/** `<Connect><Stream>` to the call's Durable Object; the stream token is a `<Parameter>`, never in the URL. */
+export function streamTwiml(config: Pick<Config, "publicBaseUrl">, callId: string, token: string): string {
   const response = new VoiceResponse();
   const connect = response.connect();
   const stream = connect.stream({
-    url: streamUrl(config.publicBaseUrl, callId, token),
+    url: streamUrl(config.publicBaseUrl, callId),
     statusCallback: `${config.publicBaseUrl}/twilio/stream-status/${callId}`,
     statusCallbackMethod: "POST",
   });
   stream.parameter({ name: "callId", value: callId });
+  stream.parameter({ name: STREAM_TOKEN_PARAM, value: token });
   return response.toString();
 }
 
@@ -244,7 +250,7 @@ export async function placeCall(deps: CallDeps, input: PlaceCallInput): Promise<
   try {
     const created = await createCall(config, {
       to: user.phone as string,
-      twiml: twimlFor(config, call.id, token),
+      twiml: streamTwiml(config, call.id, token),
       statusCallback: `${config.publicBaseUrl}/twilio/status/${call.id}`,
       timeoutS: RING_TIMEOUT_S,
       // Room for an accepted extension (+5 min); the pipeline enforces the bought time itself.

@@ -1,8 +1,10 @@
 /**
  * Short-lived signed tokens (HS256 JWT via jose, keyed by JWT_SECRET) that let a socket reach a
- * call's Durable Object without an Authorization header: the Twilio media stream URL carries one
- * (`purpose: "twilio"`), a browser call socket is opened with a single-use ticket
- * (`purpose: "browser"`, its `jti` consumed by the Durable Object), and the SSE stream accepts an
+ * call's Durable Object without an Authorization header. A media socket never carries one in its
+ * URL: the Twilio stream gets its token (`purpose: "twilio"`) as a TwiML `<Parameter>` and a
+ * browser call socket its single-use ticket (`purpose: "browser"`) in the same place, so both
+ * arrive in the `start` message's `customParameters[STREAM_TOKEN_PARAM]`, where the call's Durable
+ * Object checks them (`verifyStartToken`) and consumes the `jti`. The SSE stream accepts an
  * `events` ticket. Verification checks signature, expiry, purpose and call id.
  */
 import { SignJWT, jwtVerify } from "jose";
@@ -61,4 +63,31 @@ export async function verifyStreamToken(
   } catch {
     return null;
   }
+}
+
+/**
+ * Header the Worker sets on its own request to a call's Durable Object to say which route the media
+ * socket came through (`twilio`: signature checked; `browser`: a live browser call). Clients cannot
+ * set it: the Worker builds that request itself.
+ */
+export const STREAM_ROUTE_HEADER = "X-Stream-Route";
+
+/** The `start.customParameters` key (TwiML `<Parameter name>`) that carries a media socket's token. */
+export const STREAM_TOKEN_PARAM = "token";
+
+export type StartTokenCheck = { ok: true; claims: StreamTokenClaims } | { ok: false; reason: "missing token" | "invalid token" };
+
+/**
+ * Checks the token a media socket presents in its `start` message (`customParameters.token`) for
+ * this call and purpose. The reason never contains the token.
+ */
+export async function verifyStartToken(
+  secret: string,
+  customParameters: Record<string, string>,
+  expected: { callId: string; purpose: StreamTokenPurpose },
+): Promise<StartTokenCheck> {
+  const token = customParameters[STREAM_TOKEN_PARAM];
+  if (!token) return { ok: false, reason: "missing token" };
+  const claims = await verifyStreamToken(secret, token, expected);
+  return claims ? { ok: true, claims } : { ok: false, reason: "invalid token" };
 }

@@ -1,7 +1,8 @@
 /**
  * A browser call's media: fetches a single-use ticket, opens the call's media WebSocket and runs
  * a `BrowserStream` on it (the browser speaks Twilio's Media Streams protocol to the call's
- * Durable Object). Persona audio plays through Web Audio; the user's side is the microphone when
+ * Durable Object; the ticket travels in the `start` message's `customParameters.token`, never in
+ * the socket URL). Persona audio plays through Web Audio; the user's side is the microphone when
  * they switch it on, and typed text sent as the sandbox voice (keyless: the Deepgram emulator
  * transcribes it). Keyless, what the persona says is decoded from the audio as it plays and kept
  * as `personaLines` (one per stretch of speech).
@@ -76,7 +77,7 @@ export function useBrowserCall(): UseBrowserCall {
       }
       const ws = new WebSocket(browserSocketUrl(callId, ticket, location.origin));
       const s = new BrowserStream(
-        { socket: ws, callSid: callId, customParameters: { callId }, decodeSpeech: opts.decodeSpeech ?? true, speaker },
+        { socket: ws, callSid: callId, customParameters: { callId, token: ticket.ticket }, decodeSpeech: opts.decodeSpeech ?? true, speaker },
         {
           started: () => (status.value = "connected"),
           personaText: (text) => {

@@ -5,13 +5,13 @@ import { jsonResponse, mockFetch } from "../test-utils";
 import { browserSocketUrl, useCallsStore } from "./calls";
 
 describe("browserSocketUrl", () => {
-  it("uses the server's socket URL as a WebSocket URL, keeping the ticket", () => {
-    expect(browserSocketUrl("c1", { ticket: "t", url: "http://127.0.0.1:8787/api/calls/c1/browser?ticket=t" }, "http://127.0.0.1:8787")).toBe("ws://127.0.0.1:8787/api/calls/c1/browser?ticket=t");
-    expect(browserSocketUrl("c1", { ticket: "t", url: "wss://app.example.com/api/calls/c1/browser?ticket=t" }, "https://app.example.com")).toBe("wss://app.example.com/api/calls/c1/browser?ticket=t");
+  it("uses the server's socket URL as a WebSocket URL, never with the ticket in it", () => {
+    expect(browserSocketUrl("c1", { url: "http://127.0.0.1:8787/api/calls/c1/browser" }, "http://127.0.0.1:8787")).toBe("ws://127.0.0.1:8787/api/calls/c1/browser");
+    expect(browserSocketUrl("c1", { url: "wss://app.example.com/api/calls/c1/browser?ticket=t" }, "https://app.example.com")).toBe("wss://app.example.com/api/calls/c1/browser");
   });
 
-  it("defaults to the calls route on this origin with the ticket as a query parameter", () => {
-    expect(browserSocketUrl("c 1", { ticket: "a+b" }, "https://app.example.com")).toBe("wss://app.example.com/api/calls/c%201/browser?ticket=a%2Bb");
+  it("defaults to the calls route on this origin", () => {
+    expect(browserSocketUrl("c 1", {}, "https://app.example.com")).toBe("wss://app.example.com/api/calls/c%201/browser");
   });
 });
 
@@ -22,7 +22,7 @@ describe("calls store", () => {
   it("asks for a single-use browser ticket; the client config is cached once read and null while the API can't say", async () => {
     let configUp = false;
     const { fetch, calls } = mockFetch((c) => {
-      if (c.url.endsWith("/ticket")) return jsonResponse({ ticket: "tk", url: "ws://x/api/calls/c1/browser?ticket=tk", expiresAt: "2026-11-22T05:00:00.000Z" });
+      if (c.url.endsWith("/ticket")) return jsonResponse({ ticket: "tk", url: "ws://x/api/calls/c1/browser", expiresAt: "2026-11-22T05:00:00.000Z" });
       if (configUp) return jsonResponse({ sandbox: { phonePageUrl: "http://127.0.0.1:8791/phone" } });
       return jsonResponse({ error: { code: "internal", message: "x" } }, 500);
     });

@@ -15,10 +15,13 @@ export interface PlaceCallInput {
   transport: "phone" | "browser";
 }
 
-/** Where a browser call's media socket connects (`POST /api/calls/:id/ticket`, single use, short-lived). */
+/**
+ * A browser call's media socket (`POST /api/calls/:id/ticket`): the single-use, short-lived ticket
+ * the socket sends in its `start` message (`customParameters.token`), and where it connects.
+ */
 export interface BrowserSocketTicket {
   ticket: string;
-  /** The socket URL with the ticket; defaults to the calls route on this origin. */
+  /** The socket URL (no secret in it); defaults to the calls route on this origin. */
   url?: string;
   expiresAt?: string;
 }
@@ -29,12 +32,15 @@ export interface ClientConfig {
   sandbox: { phonePageUrl: string } | null;
 }
 
-/** The browser-call socket path for a call (ticket as a query parameter: browsers can't set WebSocket headers). */
-export function browserSocketUrl(callId: string, t: BrowserSocketTicket, origin: string): string {
+/**
+ * The browser-call socket URL for a call, as ws(s). It never carries the ticket (a secret in a URL
+ * ends up in logs): the ticket goes in the socket's `start` message instead.
+ */
+export function browserSocketUrl(callId: string, t: Pick<BrowserSocketTicket, "url">, origin: string): string {
   const base = t.url ?? `/api/calls/${encodeURIComponent(callId)}/browser`;
   const url = new URL(base, origin);
   url.protocol = url.protocol === "https:" || url.protocol === "wss:" ? "wss:" : "ws:";
-  if (!url.searchParams.has("ticket")) url.searchParams.set("ticket", t.ticket);
+  url.searchParams.delete("ticket");
   return url.toString();
 }
 
