@@ -138,8 +138,8 @@ export type BillingResponse = z.infer<typeof BillingResponse>;
 export const SetupIntentResponse = z.object({ setupIntentId: z.string(), clientSecret: z.string(), customerId: z.string() });
 /** `POST /api/user/payment-methods` — attach a confirmed SetupIntent's card (or a test card token locally). */
 export const AddPaymentMethodRequest = z.object({
-  setupIntentId: z.string().regex(/^seti_[A-Za-z0-9_]+$/).optional(),
-  paymentMethodId: z.string().regex(/^(pm|tok)_[A-Za-z0-9_]+$/).optional(),
+  setupIntentId: z.string().max(255).regex(/^seti_[A-Za-z0-9_]+$/).optional(),
+  paymentMethodId: z.string().max(255).regex(/^(pm|tok)_[A-Za-z0-9_]+$/).optional(),
   makeDefault: z.boolean().default(true),
 });
 export const PaymentMethodsResponse = z.object({ paymentMethods: z.array(PaymentMethod) });

@@ -1,6 +1,7 @@
 /** Error mapping: AppError codes, HTTPException statuses and unknown errors all become the envelope. */
 import { HTTPException } from "hono/http-exception";
 import { describe, expect, it } from "vitest";
+import { ProviderError } from "../durable-objects/providers/types";
 import { AppError, toErrorResponse } from "./errors";
 
 describe("toErrorResponse", () => {
@@ -21,6 +22,12 @@ describe("toErrorResponse", () => {
     expect(toErrorResponse(wrapped)).toMatchObject({ status: 400, unexpected: false, body: { error: { code: "bad_request" } } });
     expect(toErrorResponse(Object.assign(new Error("dup"), { code: "23505" })).status).toBe(409);
     expect(toErrorResponse(Object.assign(new Error("other"), { code: "42P01" })).status).toBe(500);
+  });
+
+  it("answers a vendor's own failure (ProviderError) with a generic 502", () => {
+    const out = toErrorResponse(new ProviderError("stripe", "api_key sk_live_x rejected", { status: 401 }));
+    expect(out).toMatchObject({ status: 502, unexpected: true, body: { error: { code: "internal" } } });
+    expect(JSON.stringify(out.body)).not.toContain("sk_live");
   });
 
   it("hides unknown errors behind a generic 500", () => {

@@ -1,12 +1,14 @@
 /**
  * Application errors and their HTTP mapping. `AppError(code, message, details?)` carries a stable
  * code from the contract; `toErrorResponse` turns any thrown value into the one envelope
- * `{ error: { code, message, details? } }`. Unknown errors become a generic 500 (the caller logs
- * them); stack traces and internal messages never reach the client.
+ * `{ error: { code, message, details? } }`. A `ProviderError` (a vendor failing on its side) is a
+ * 502; unknown errors become a generic 500 (the caller logs both); stack traces and internal
+ * messages never reach the client.
  */
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ErrorCode, ErrorEnvelope } from "../contracts/common";
+import { ProviderError } from "../durable-objects/providers/types";
 
 const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   bad_request: 400,
@@ -113,6 +115,10 @@ export function toErrorResponse(err: unknown): ErrorResponseParts {
   }
   if (err instanceof AppError) {
     return { status: err.status, body: envelope(err.code, err.message, err.details), headers: err.headers ?? {}, unexpected: false };
+  }
+  if (err instanceof ProviderError) {
+    // A vendor failed on its side (or answered something we did not expect): 502, logged.
+    return { status: 502, body: envelope("internal", "A service we depend on did not answer. Please try again."), headers: {}, unexpected: true };
   }
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;

@@ -1,11 +1,16 @@
 /**
  * Fuzz: 1,000 malformed requests against the auth, profile, persona and contact endpoints (bad
  * JSON, wrong types, huge strings, missing fields, unknown and non-uuid ids, wrong methods,
- * oversize bodies, odd headers). None may produce a 5xx, and every non-2xx carries the envelope.
- * The generator is seeded, so a failure names a reproducible case.
+ * oversize bodies, odd headers), and 1,000 against every payment-method endpoint (the same, plus
+ * Stripe-shaped ids the Stripe emulator rejects, test tokens that decline, another user's card
+ * and SetupIntent). None may produce a 5xx, and every non-2xx carries the envelope. The
+ * generators are seeded, so a failure names a reproducible case.
  */
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api, newAccount, personaInput } from "./helpers";
+import { parseEnv } from "../../worker/env";
+import { stripeClient } from "../../worker/services/stripe";
+import { api, newAccount, personaInput, type ApiResult } from "./helpers";
 
 /** mulberry32: small deterministic PRNG. */
 function rng(seed: number) {
@@ -179,6 +184,155 @@ function generate(count: number, seed: number, ids: { token: string; logoutToken
   return cases;
 }
 
+/** Ids shaped like Stripe's that the Stripe emulator rejects or that name nothing of this user's. */
+const STRIPE_IDS = [
+  "pm_",
+  "pm_doesnotexist",
+  "pm_1NotARealOne",
+  `pm_${"a".repeat(300)}`,
+  `pm_${"b".repeat(5000)}`,
+  "pm_a-b",
+  "PM_UPPER",
+  "pm_card_visa",
+  "pm_card_chargeDeclined",
+  "pm_card_authenticationRequired",
+  "tok_visa",
+  "tok_chargeDeclined",
+  "tok_nope",
+  "tok_",
+  "seti_nope",
+  "seti_",
+  `seti_${"c".repeat(400)}`,
+  "cus_123",
+  "pi_123",
+];
+
+interface PaymentIds {
+  token: string;
+  /** The fuzzing user's own saved card. */
+  ownPm: string;
+  /** Another user's saved card and confirmed / unconfirmed SetupIntents. */
+  otherPm: string;
+  otherSeti: string;
+  otherPendingSeti: string;
+}
+
+function generatePaymentCases(count: number, seed: number, ids: PaymentIds): Case[] {
+  const r = rng(seed);
+  const anyId = (): string => pick(r, [...STRIPE_IDS, ...BAD_IDS, ids.ownPm, ids.otherPm, ids.otherSeti, ids.otherPendingSeti]);
+  const pathId = (): string => {
+    const id = anyId();
+    return r() < 0.3 ? encodeURIComponent(id) : id.replace(/[/?#]/g, "");
+  };
+  const endpoints = [
+    () => ({ method: "GET", path: "/api/user/payment-method" }),
+    () => ({ method: "POST", path: "/api/user/payment-method/setup-intent" }),
+    () => ({ method: "POST", path: "/api/user/payment-method" }),
+    () => ({ method: "POST", path: "/api/user/payment-method" }),
+    () => ({ method: "PUT", path: `/api/user/payment-method/${pathId()}/default` }),
+    () => ({ method: "DELETE", path: `/api/user/payment-method/${pathId()}` }),
+  ];
+  const fields = ["paymentMethodId", "setupIntentId", "makeDefault"];
+  const plausible = (): Record<string, unknown> => {
+    const body: Record<string, unknown> = {};
+    if (r() < 0.7) body.paymentMethodId = anyId();
+    if (r() < 0.4) body.setupIntentId = anyId();
+    if (r() < 0.5) body.makeDefault = r() < 0.5;
+    return body;
+  };
+  const cases: Case[] = [];
+  for (let i = 0; i < count; i++) {
+    const base = pick(r, endpoints)();
+    const headers: Record<string, string> = {};
+    let method = base.method;
+    let raw: string | undefined;
+    switch (Math.floor(r() * 9)) {
+      case 0: // malformed JSON
+        raw = pick(r, BAD_JSON);
+        headers["Content-Type"] = "application/json";
+        break;
+      case 1: {
+        // wrong types / weird values in known fields
+        const body = plausible();
+        const n = 1 + Math.floor(r() * 2);
+        for (let k = 0; k < n; k++) body[pick(r, fields)] = pick(r, WEIRD_VALUES);
+        raw = JSON.stringify(body);
+        headers["Content-Type"] = "application/json";
+        break;
+      }
+      case 2: // empty and non-object bodies
+        raw = pick(r, ["", "{}", "[]", "null", '"pm_card_visa"', "42", "true", JSON.stringify([{ paymentMethodId: "pm_card_visa" }])]);
+        if (r() < 0.8) headers["Content-Type"] = "application/json";
+        break;
+      case 3: // huge strings, under and over the 64 KiB limit
+        raw = JSON.stringify({ paymentMethodId: `pm_${"x".repeat(Math.floor(r() * 90_000))}`, setupIntentId: r() < 0.5 ? `seti_${"y".repeat(Math.floor(r() * 30_000))}` : undefined });
+        headers["Content-Type"] = "application/json";
+        break;
+      case 4: // wrong method
+        method = pick(r, METHODS);
+        if (method !== "GET" && method !== "HEAD" && r() < 0.5) {
+          raw = JSON.stringify(plausible());
+          headers["Content-Type"] = "application/json";
+        }
+        break;
+      case 5: // odd content types
+        raw = JSON.stringify(plausible());
+        {
+          const ct = pick(r, CONTENT_TYPES);
+          if (ct) headers["Content-Type"] = ct;
+        }
+        break;
+      case 6: // odd auth headers
+        headers.Authorization = pick(r, ["Bearer", "Bearer x.y.z", `Bearer ${ids.token.slice(0, -3)}abc`, "Basic dXNlcjpwYXNz", "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.", `Bearer ${ids.token}`]);
+        if (method !== "GET") {
+          raw = JSON.stringify(plausible());
+          headers["Content-Type"] = "application/json";
+        }
+        break;
+      default: // plausible bodies with Stripe-shaped ids: unknown, rejected, declining, another user's
+        raw = JSON.stringify(plausible());
+        headers["Content-Type"] = "application/json";
+        break;
+    }
+    if (headers.Authorization === undefined && r() < 0.85) headers.Authorization = `Bearer ${ids.token}`;
+    if (method === "GET" || method === "HEAD") raw = undefined;
+    cases.push({ method, path: base.path, headers, raw });
+  }
+  return cases;
+}
+
+/** Sends the cases 10 at a time; returns failures (5xx, or a non-2xx without the envelope) and the status mix. */
+async function run(cases: Case[]): Promise<{ failures: string[]; statuses: Map<number, number> }> {
+  const failures: string[] = [];
+  const statuses = new Map<number, number>();
+  for (let i = 0; i < cases.length; i += 10) {
+    const batch = cases.slice(i, i + 10);
+    const results = await Promise.all(
+      batch.map((c) =>
+        api(c.method, c.path, { headers: c.headers, raw: c.raw }).then(
+          (res): { c: Case; res: ApiResult | null; err?: unknown } => ({ c, res }),
+          (err: unknown) => ({ c, res: null, err }),
+        ),
+      ),
+    );
+    for (const [j, out] of results.entries()) {
+      const label = `#${i + j} ${out.c.method} ${out.c.path.slice(0, 80)} ${JSON.stringify(out.c.headers).slice(0, 120)} ${String(out.c.raw).slice(0, 80)}`;
+      if (!out.res) {
+        failures.push(`${label} → threw ${String(out.err)}`);
+        continue;
+      }
+      const { status, body } = out.res;
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      if (status >= 500) failures.push(`${label} → ${status} ${JSON.stringify(body).slice(0, 200)}`);
+      else if (status >= 400 && out.c.method !== "HEAD") {
+        const e = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+        if (typeof e?.code !== "string" || typeof e.message !== "string") failures.push(`${label} → ${status} without envelope: ${JSON.stringify(body).slice(0, 200)}`);
+      }
+    }
+  }
+  return { failures, statuses };
+}
+
 describe("fuzz", () => {
   it("1,000 malformed requests: zero 5xx, always the error envelope", async () => {
     const acct = await newAccount("Fuzzer");
@@ -187,36 +341,33 @@ describe("fuzz", () => {
     const other = await newAccount("Logout Fuzzer");
     const ids = { token: acct.token, logoutToken: other.token, personaId: created.body.persona.id, systemId: list.body.personas[0]!.id };
 
-    const cases = generate(1000, 0xc0ffee, ids);
-    const failures: string[] = [];
-    const statuses = new Map<number, number>();
-    for (let i = 0; i < cases.length; i += 10) {
-      const batch = cases.slice(i, i + 10);
-      const results = await Promise.all(
-        batch.map((c) =>
-          api(c.method, c.path, { headers: c.headers, raw: c.raw }).then(
-            (res) => ({ c, res }),
-            (err: unknown) => ({ c, res: null, err }),
-          ),
-        ),
-      );
-      for (const [j, out] of results.entries()) {
-        const label = `#${i + j} ${out.c.method} ${out.c.path.slice(0, 80)} ${JSON.stringify(out.c.headers).slice(0, 120)} ${String(out.c.raw).slice(0, 80)}`;
-        if (!out.res) {
-          failures.push(`${label} → threw ${String("err" in out ? out.err : "")}`);
-          continue;
-        }
-        const { status, body } = out.res;
-        statuses.set(status, (statuses.get(status) ?? 0) + 1);
-        if (status >= 500) failures.push(`${label} → ${status} ${JSON.stringify(body).slice(0, 200)}`);
-        else if (status >= 400 && out.c.method !== "HEAD") {
-          const e = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-          if (typeof e?.code !== "string" || typeof e.message !== "string") failures.push(`${label} → ${status} without envelope: ${JSON.stringify(body).slice(0, 200)}`);
-        }
-      }
-    }
+    const { failures, statuses } = await run(generate(1000, 0xc0ffee, ids));
     expect(failures, failures.slice(0, 20).join("\n")).toEqual([]);
     // The mix really exercised the error paths.
     for (const s of [200, 400, 401, 404, 413, 415]) expect(statuses.get(s) ?? 0, `status ${s}`).toBeGreaterThan(0);
   }, 180_000);
+
+  it("1,000 malformed or wrong-owner requests to the payment-method endpoints: zero 5xx, always the envelope", async () => {
+    const acct = await newAccount("Card Fuzzer");
+    const other = await newAccount("Card Owner");
+    const addCard = async (token: string, body: Record<string, unknown>) => {
+      const res = await api<{ paymentMethods: { id: string }[] }>("POST", "/api/user/payment-method", { token, body });
+      expect(res.status).toBe(201);
+      return res.body.paymentMethods[0]!.id;
+    };
+    const ownPm = await addCard(acct.token, { paymentMethodId: "pm_card_visa" });
+    const otherPm = await addCard(other.token, { paymentMethodId: "pm_card_mastercard" });
+    // Another user's SetupIntents: one confirmed with a card (not saved yet), one never confirmed.
+    const seti = async () => (await api<{ setupIntentId: string }>("POST", "/api/user/payment-method/setup-intent", { token: other.token })).body.setupIntentId;
+    const otherSeti = await seti();
+    await stripeClient(parseEnv(env)).setupIntents.confirm(otherSeti, { payment_method: "pm_card_amex" });
+    const otherPendingSeti = await seti();
+    const before = await api<{ paymentMethods: unknown[] }>("GET", "/api/user/payment-method", { token: other.token });
+
+    const { failures, statuses } = await run(generatePaymentCases(1000, 0xca4d5, { token: acct.token, ownPm, otherPm, otherSeti, otherPendingSeti }));
+    expect(failures, failures.slice(0, 20).join("\n")).toEqual([]);
+    for (const s of [200, 201, 400, 401, 404, 413, 415]) expect(statuses.get(s) ?? 0, `status ${s}`).toBeGreaterThan(0);
+    // The other user's cards are exactly as they were.
+    expect((await api("GET", "/api/user/payment-method", { token: other.token })).body).toEqual(before.body);
+  }, 240_000);
 });

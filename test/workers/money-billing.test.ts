@@ -142,6 +142,51 @@ describe("saved cards", () => {
     expect(billing.body).toMatchObject({ freeTrialAvailable: true, creditBalanceMicros: 0 });
     expect(billing.body.paymentMethods).toHaveLength(1);
   });
+
+  it("another user's card or SetupIntent is 404 for attach, default and remove, and the owner's cards stay exactly as they were", async () => {
+    const a = await newAccount();
+    const b = await newAccount();
+    const aCards = await addCard(a, "pm_card_visa");
+    const aPm = aCards[0]!.id;
+    const aSetup = await api<{ setupIntentId: string; customerId: string }>("POST", "/api/user/payment-method/setup-intent", { token: a.token });
+    await stripe.setupIntents.confirm(aSetup.body.setupIntentId, { payment_method: "pm_card_mastercard" });
+    const before = (await api("GET", "/api/user/payment-method", { token: a.token })).body;
+    const aCustomerBefore = await stripe.customers.retrieve(aSetup.body.customerId);
+
+    expectEnvelope(await api("POST", "/api/user/payment-method", { token: b.token, body: { paymentMethodId: aPm } }), 404, "not_found");
+    expectEnvelope(await api("POST", "/api/user/payment-method", { token: b.token, body: { paymentMethodId: aPm, makeDefault: true } }), 404, "not_found");
+    expectEnvelope(await api("POST", "/api/user/payment-method", { token: b.token, body: { setupIntentId: aSetup.body.setupIntentId } }), 404, "not_found");
+    expectEnvelope(await api("PUT", `/api/user/payment-method/${aPm}/default`, { token: b.token }), 404, "not_found");
+    expectEnvelope(await api("DELETE", `/api/user/payment-method/${aPm}`, { token: b.token }), 404, "not_found");
+    // Ids Stripe does not know are 404 too, never a 5xx; a declined test token is 402.
+    expectEnvelope(await api("POST", "/api/user/payment-method", { token: b.token, body: { paymentMethodId: "pm_doesnotexist" } }), 404, "not_found");
+    expectEnvelope(await api("POST", "/api/user/payment-method", { token: b.token, body: { setupIntentId: "seti_doesnotexist" } }), 404, "not_found");
+    expectEnvelope(await api("POST", "/api/user/payment-method", { token: b.token, body: { paymentMethodId: "tok_doesnotexist" } }), 404, "not_found");
+    expectEnvelope(await api("PUT", "/api/user/payment-method/pm_doesnotexist/default", { token: b.token }), 404, "not_found");
+    expectEnvelope(await api("POST", "/api/user/payment-method", { token: b.token, body: { paymentMethodId: `pm_${"x".repeat(300)}` } }), 400, "validation_failed");
+
+    // A's cards, in our database and at Stripe, are unchanged; B has none.
+    expect((await api("GET", "/api/user/payment-method", { token: a.token })).body).toEqual(before);
+    const pmAtStripe = await stripe.paymentMethods.retrieve(aPm);
+    expect(pmAtStripe.customer).toBe(aSetup.body.customerId);
+    const aCustomerAfter = await stripe.customers.retrieve(aSetup.body.customerId);
+    expect("deleted" in aCustomerAfter ? null : aCustomerAfter.invoice_settings.default_payment_method).toBe(
+      "deleted" in aCustomerBefore ? null : aCustomerBefore.invoice_settings.default_payment_method,
+    );
+    expect((await api<{ paymentMethods: unknown[] }>("GET", "/api/user/payment-method", { token: b.token })).body.paymentMethods).toEqual([]);
+    // A can still use everything.
+    expect((await api("POST", "/api/user/payment-method", { token: a.token, body: { setupIntentId: aSetup.body.setupIntentId, makeDefault: false } })).status).toBe(201);
+    expect((await api("DELETE", `/api/user/payment-method/${aPm}`, { token: a.token })).status).toBe(200);
+  });
+
+  it("removing a card Stripe already detached just forgets it", async () => {
+    const acct = await newAccount();
+    const [card] = await addCard(acct, "pm_card_visa");
+    await stripe.paymentMethods.detach(card!.id);
+    const removed = await api<{ paymentMethods: unknown[] }>("DELETE", `/api/user/payment-method/${card!.id}`, { token: acct.token });
+    expect(removed.status).toBe(200);
+    expect(removed.body.paymentMethods).toEqual([]);
+  });
 });
 
 describe("paying for calls", () => {

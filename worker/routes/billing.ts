@@ -37,15 +37,15 @@ import { creditBalance, listLedger } from "../services/credits";
 import type { AppEnv } from "../types";
 import { validate } from "../validation";
 
-const PmParam = z.object({ id: z.string().regex(/^pm_[A-Za-z0-9_]+$/) });
+const PmParam = z.object({ id: z.string().max(255).regex(/^pm_[A-Za-z0-9_]+$/) });
 const QuoteQuery = z.object({ minutes: z.coerce.number().pipe(CallMinutes).default(DEFAULT_CALL_MINUTES) });
 
 describeRoute({ method: "get", path: "/api/user/billing", tag: "billing", summary: "Credit balance, free trial, saved cards, credit ledger and packs", auth: "required", responses: { 200: BillingResponse } });
 describeRoute({ method: "get", path: "/api/user/payment-method", tag: "billing", summary: "Saved cards (default first)", auth: "required", responses: { 200: PaymentMethodsResponse } });
 describeRoute({ method: "post", path: "/api/user/payment-method/setup-intent", tag: "billing", summary: "Start saving a card: a SetupIntent for the client to confirm", auth: "required", responses: { 201: SetupIntentResponse } });
-describeRoute({ method: "post", path: "/api/user/payment-method", tag: "billing", summary: "Save a card from a confirmed SetupIntent (or a test payment method locally)", auth: "required", body: AddPaymentMethodRequest, responses: { 201: PaymentMethodsResponse }, errors: [404, 409] });
-describeRoute({ method: "put", path: "/api/user/payment-method/:id/default", tag: "billing", summary: "Make a saved card the default", auth: "required", responses: { 200: PaymentMethodsResponse }, errors: [404] });
-describeRoute({ method: "delete", path: "/api/user/payment-method/:id", tag: "billing", summary: "Remove a saved card", auth: "required", responses: { 200: PaymentMethodsResponse }, errors: [404] });
+describeRoute({ method: "post", path: "/api/user/payment-method", tag: "billing", summary: "Save a card from a confirmed SetupIntent (or a test payment method locally); unknown or another user's ids are 404", auth: "required", body: AddPaymentMethodRequest, responses: { 201: PaymentMethodsResponse }, errors: [400, 402, 404, 409, 502] });
+describeRoute({ method: "put", path: "/api/user/payment-method/:id/default", tag: "billing", summary: "Make a saved card the default", auth: "required", responses: { 200: PaymentMethodsResponse }, errors: [404, 502] });
+describeRoute({ method: "delete", path: "/api/user/payment-method/:id", tag: "billing", summary: "Remove a saved card", auth: "required", responses: { 200: PaymentMethodsResponse }, errors: [404, 502] });
 describeRoute({ method: "post", path: "/api/user/credits/checkout", tag: "billing", summary: "Buy a credit pack through Stripe Checkout", auth: "required", body: CheckoutRequest, responses: { 201: CheckoutResponse } });
 describeRoute({ method: "get", path: "/api/user/payments", tag: "billing", summary: "Payment history", auth: "required", responses: { 200: PaymentsResponse } });
 describeRoute({ method: "get", path: "/api/billing/quote", tag: "billing", summary: "Price of a call and how it would be paid, before placing it", auth: "required", query: QuoteQuery, responses: { 200: QuoteResponse } });

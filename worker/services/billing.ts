@@ -23,7 +23,7 @@ import type { Config } from "../env";
 import { AppError, notFound } from "../errors";
 import { budgetPlanFor } from "./budgets";
 import { appendCredit, creditBalance, debitIfCovered } from "./credits";
-import { isStripeError, stripeClient } from "./stripe";
+import { fromStripeError, isStripeError, stripeCall, stripeClient } from "./stripe";
 
 export interface MoneyDeps {
   db: Db;
@@ -350,9 +350,9 @@ async function settleCard(deps: MoneyDeps, paymentId: string, piId: string, capt
 export async function ensureCustomer(deps: MoneyDeps, userId: string): Promise<string> {
   const user = await loadUser(deps.db, userId);
   if (user.stripeCustomerId) return user.stripeCustomerId;
-  const customer = await stripeClient(deps.config).customers.create(
-    { email: user.email, name: user.name, metadata: { userId } },
-    { idempotencyKey: `customer:${userId}` },
+  const customer = await stripeCall(
+    "Customer",
+    stripeClient(deps.config).customers.create({ email: user.email, name: user.name, metadata: { userId } }, { idempotencyKey: `customer:${userId}` }),
   );
   const [row] = await deps.db
     .update(users)
@@ -371,33 +371,44 @@ export async function listPaymentMethods(db: Db, userId: string): Promise<Paymen
 /** A SetupIntent the SPA confirms with the card (Stripe.js in production). */
 export async function createSetupIntent(deps: MoneyDeps, userId: string) {
   const customer = await ensureCustomer(deps, userId);
-  const si = await stripeClient(deps.config).setupIntents.create({ customer, usage: "off_session", metadata: { userId } });
+  const si = await stripeCall("Setup intent", stripeClient(deps.config).setupIntents.create({ customer, usage: "off_session", metadata: { userId } }));
   return { setupIntentId: si.id, clientSecret: si.client_secret ?? "", customerId: customer };
+}
+
+/** The saved-card row for a Stripe payment method id, whoever owns it. */
+async function savedCard(db: Db, pmId: string) {
+  const [row] = await db.select().from(paymentMethods).where(eq(paymentMethods.stripePaymentMethodId, pmId)).limit(1);
+  return row;
 }
 
 /**
  * Save a card: from a confirmed SetupIntent (the normal path) or a payment method id/test token
  * (attached to the customer directly). The first card, or `makeDefault`, becomes the default.
+ * Ids that are unknown to Stripe, or belong to another user or customer, are 404 — checked in
+ * our table before Stripe is asked, so another user's card is never touched.
  */
 export async function addPaymentMethod(deps: MoneyDeps, userId: string, input: { setupIntentId?: string; paymentMethodId?: string; makeDefault: boolean }): Promise<PaymentMethod[]> {
   const stripe = stripeClient(deps.config);
-  const customer = await ensureCustomer(deps, userId);
   let pmId: string;
   if (input.setupIntentId) {
-    const si = await stripe.setupIntents.retrieve(input.setupIntentId);
+    const customer = await ensureCustomer(deps, userId);
+    const si = await stripeCall("Setup intent", stripe.setupIntents.retrieve(input.setupIntentId));
     const siCustomer = typeof si.customer === "string" ? si.customer : si.customer?.id;
     if (siCustomer !== customer) throw notFound("Setup intent");
     if (si.status !== "succeeded" || !si.payment_method) throw new AppError("conflict", "The card setup has not been confirmed yet");
     pmId = typeof si.payment_method === "string" ? si.payment_method : si.payment_method.id;
   } else if (input.paymentMethodId) {
     let id = input.paymentMethodId;
-    if (id.startsWith("tok_")) id = (await stripe.paymentMethods.create({ type: "card", card: { token: id } })).id;
-    const attached = await stripe.paymentMethods.attach(id, { customer });
+    const known = id.startsWith("pm_") ? await savedCard(deps.db, id) : undefined;
+    if (known && known.userId !== userId) throw notFound("Payment method");
+    const customer = await ensureCustomer(deps, userId);
+    if (id.startsWith("tok_")) id = (await stripeCall("Card token", stripe.paymentMethods.create({ type: "card", card: { token: id } }))).id;
+    const attached = await stripeCall("Payment method", stripe.paymentMethods.attach(id, { customer }));
     pmId = attached.id;
   } else {
     throw new AppError("validation_failed", "Give setupIntentId or paymentMethodId");
   }
-  const pm = await stripe.paymentMethods.retrieve(pmId);
+  const pm = await stripeCall("Payment method", stripe.paymentMethods.retrieve(pmId));
   const card = pm.card;
   if (!card) throw new AppError("bad_request", "Only cards are supported");
   const existing = await listPaymentMethods(deps.db, userId);
@@ -413,7 +424,7 @@ export async function setDefaultPaymentMethod(deps: MoneyDeps, userId: string, p
   const [own] = await deps.db.select().from(paymentMethods).where(and(eq(paymentMethods.userId, userId), eq(paymentMethods.stripePaymentMethodId, pmId))).limit(1);
   if (!own) throw notFound("Payment method");
   const customer = await ensureCustomer(deps, userId);
-  await stripeClient(deps.config).customers.update(customer, { invoice_settings: { default_payment_method: pmId } });
+  await stripeCall("Payment method", stripeClient(deps.config).customers.update(customer, { invoice_settings: { default_payment_method: pmId } }));
   await deps.db.batch([
     deps.db.update(paymentMethods).set({ isDefault: false }).where(eq(paymentMethods.userId, userId)),
     deps.db.update(paymentMethods).set({ isDefault: true }).where(eq(paymentMethods.id, own.id)),
@@ -427,7 +438,9 @@ export async function removePaymentMethod(deps: MoneyDeps, userId: string, pmId:
   try {
     await stripeClient(deps.config).paymentMethods.detach(pmId);
   } catch (err) {
-    if (!(isStripeError(err) && err.statusCode === 404)) throw err;
+    // Already gone from Stripe, or no longer attached to any customer: just forget the row.
+    const gone = isStripeError(err) && (err.statusCode === 404 || err.code === "payment_method_unexpected_state");
+    if (!gone) throw fromStripeError(err, "Payment method");
   }
   await deps.db.delete(paymentMethods).where(eq(paymentMethods.id, own.id));
   const rest = await listPaymentMethods(deps.db, userId);
