@@ -8,6 +8,9 @@
  * (`onAppMessage`) and its own sender (`sendWs`, to see when `start` went out). The wrappers call the
  * originals unchanged in the same event-loop turn, so the timestamps are the emulator's own view.
  * Install the tap before the stream opens (right after the call is created: it rings first).
+ * Each media event carries its payload length (bytes / 8 = its duration in ms, whatever size the
+ * app's messages are); `voiced` is tested only until the call's first voiced frame (for the
+ * greeting) and is false after it, so the tap decodes almost no audio.
  */
 import type { Call } from "../../sandbox/twilio/call";
 import { mulawToLinear } from "../../sandbox/codec/mulaw";
@@ -32,7 +35,17 @@ export function isVoicedMulaw(bytes: Uint8Array): boolean {
   return false;
 }
 
-function parseOutbound(text: string, atMs: number): OutboundEvent | null {
+/** Decoded length of a base64 string, from its length and padding (no decoding). */
+export function base64Bytes(b64: string): number {
+  const pad = b64.endsWith("==") ? 2 : b64.endsWith("=") ? 1 : 0;
+  return Math.max(0, Math.floor((b64.length * 3) / 4) - pad);
+}
+
+/**
+ * One message from the app. Only the payload's length is needed for the playback model, so media
+ * is decoded (to test for voice) only while `wantVoiced` — until the call's first voiced frame.
+ */
+function parseOutbound(text: string, atMs: number, wantVoiced: boolean): OutboundEvent | null {
   let msg: unknown;
   try {
     msg = JSON.parse(text);
@@ -43,8 +56,8 @@ function parseOutbound(text: string, atMs: number): OutboundEvent | null {
   const m = msg as { event?: unknown; media?: { payload?: unknown }; mark?: { name?: unknown } };
   if (m.event === "media") {
     const payload = typeof m.media?.payload === "string" ? m.media.payload : "";
-    const bytes = new Uint8Array(Buffer.from(payload, "base64"));
-    return { kind: "media", atMs, bytes: bytes.length, voiced: isVoicedMulaw(bytes) };
+    const voiced = wantVoiced && isVoicedMulaw(new Uint8Array(Buffer.from(payload, "base64")));
+    return { kind: "media", atMs, bytes: base64Bytes(payload), voiced };
   }
   if (m.event === "mark") return { kind: "mark", atMs, name: typeof m.mark?.name === "string" ? m.mark.name : "" };
   if (m.event === "clear") return { kind: "clear", atMs };
@@ -69,7 +82,7 @@ export function tapCall(call: Call): CallTap {
     const atMs = performance.now();
     const text = args[0];
     if (typeof text !== "string") return;
-    const ev = parseOutbound(text, atMs);
+    const ev = parseOutbound(text, atMs, tap.firstVoicedAtMs === null);
     if (!ev) return;
     tap.events.push(ev);
     if (ev.kind === "media" && ev.voiced && tap.startSentAtMs !== null && tap.firstVoicedAtMs === null) tap.firstVoicedAtMs = atMs;

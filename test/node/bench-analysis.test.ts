@@ -8,7 +8,7 @@ import { parseStat } from "../../bench/lib/cpu";
 import { analysePlayback, type OutboundEvent } from "../../bench/lib/frames";
 import { gateReadyMs, latencyScenario, bargeInScenario } from "../../bench/lib/scenarios";
 import { percentile, summarize } from "../../bench/lib/stats";
-import { isVoicedMulaw } from "../../bench/lib/tap";
+import { base64Bytes, isVoicedMulaw } from "../../bench/lib/tap";
 import { encodeSpeech } from "../../sandbox/codec/speech-codec";
 
 const media = (atMs: number, bytes = 160): OutboundEvent => ({ kind: "media", atMs, bytes, voiced: true });
@@ -59,6 +59,20 @@ describe("playback analysis", () => {
     expect(Math.max(...early.pacingDeviationMs)).toBe(40);
   });
 
+  it("60 ms media messages are timed by their payload: paced well they drop nothing, a gap still counts 20 ms frames", () => {
+    // 480-byte (60 ms) messages, the first 180 ms sent at once, then one every 60 ms.
+    const sent = (lateMs: (i: number) => number): OutboundEvent[] =>
+      Array.from({ length: 30 }, (_, i) => media(Math.max(0, i * 60 - 140) + lateMs(i), 480));
+    const ok = analysePlayback(sent(() => 0), 200);
+    expect(ok.droppedFrames).toBe(0);
+    expect(ok.turns[0]?.audioMs).toBe(1800);
+    expect(Math.max(...ok.pacingDeviationMs)).toBe(0);
+    // From message 20 on, 250 ms late: message 19 finishes playing at 1,200 ms, message 20 arrives at 1,310: 110 ms = 6 frames.
+    const late = analysePlayback(sent((i) => (i >= 20 ? 250 : 0)), 200);
+    expect(late.underruns).toBe(1);
+    expect(late.droppedFrames).toBe(6);
+  });
+
   it("silence between turns is not an underrun; a clear ends a turn", () => {
     const events = [...pacedTurn(0, 20, 200), mark(400, "t1-s1"), mark(400, "t1-end"), ...pacedTurn(5000, 30, 200), { kind: "clear", atMs: 5300 } as const, ...pacedTurn(9000, 10, 200)];
     const a = analysePlayback(events, 200);
@@ -89,6 +103,11 @@ describe("helpers", () => {
     expect(gateReadyMs("Hey you there", 60, 2, 500)).toBe(300);
     expect(gateReadyMs("Stop", 60, 2, 500)).toBe(500);
     expect(gateReadyMs("Absolutely wonderful", 60, 2, 500)).toBe(500);
+  });
+
+  it("a media payload's length comes from its base64 length (20, 40 and 60 ms messages)", () => {
+    for (const n of [160, 320, 480, 1, 2, 3]) expect(base64Bytes(Buffer.alloc(n).toString("base64"))).toBe(n);
+    expect(base64Bytes("")).toBe(0);
   });
 
   it("sandbox speech is voiced and μ-law silence is not", () => {
