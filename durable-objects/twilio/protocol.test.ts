@@ -1,6 +1,6 @@
 /** Twilio Media Streams messages: parsing at the edge and the outbound builders. */
 import { describe, expect, it } from "vitest";
-import { clearMessage, markMessage, markName, mediaMessage, parseMarkName, parseTwilioMessage } from "./protocol";
+import { MediaMessage, clearMessage, markMessage, markName, mediaMessage, parseMarkName, parseTwilioMessage } from "./protocol";
 
 describe("parseTwilioMessage", () => {
   it("parses every inbound event into the discriminated union", () => {
@@ -41,6 +41,40 @@ describe("parseTwilioMessage", () => {
     const r = parseTwilioMessage(JSON.stringify({ event: "media", streamSid: "MZ1", media: {} }));
     expect(r.ok).toBe(false);
     expect(!r.ok && r.error).toContain("event=media");
+  });
+});
+
+describe("parseTwilioMessage: media fast path", () => {
+  const valid = { event: "media", sequenceNumber: "3", streamSid: "MZ1", media: { track: "inbound", chunk: "2", timestamp: "40", payload: "//8=" } };
+
+  it("returns the same fields as the zod schema for a valid media message", () => {
+    const r = parseTwilioMessage(JSON.stringify(valid));
+    expect(r.ok && r.message).toEqual(MediaMessage.parse(valid));
+    const minimal = parseTwilioMessage(JSON.stringify({ event: "media", streamSid: "MZ1", media: { payload: "" } }));
+    expect(minimal.ok && minimal.message.event === "media" && minimal.message.media.payload).toBe("");
+  });
+
+  it("rejects every media message the schema rejects", () => {
+    const bad: unknown[] = [
+      { ...valid, streamSid: 7 },
+      { ...valid, streamSid: undefined },
+      { ...valid, sequenceNumber: 3 },
+      { ...valid, media: null },
+      { ...valid, media: "//8=" },
+      { ...valid, media: { ...valid.media, payload: 42 } },
+      { ...valid, media: { ...valid.media, payload: undefined } },
+      { ...valid, media: { ...valid.media, track: 1 } },
+      { ...valid, media: { ...valid.media, chunk: 2 } },
+      { ...valid, media: { ...valid.media, timestamp: null } },
+    ];
+    for (const b of bad) {
+      expect(MediaMessage.safeParse(b).success).toBe(false);
+      const r = parseTwilioMessage(JSON.stringify(b));
+      expect(r.ok, JSON.stringify(b)).toBe(false);
+      expect(!r.ok && r.error).toContain("event=media");
+    }
+    expect(parseTwilioMessage("null").ok).toBe(false);
+    expect(parseTwilioMessage('["media"]').ok).toBe(false);
   });
 });
 

@@ -1,8 +1,10 @@
 /**
  * Twilio Media Streams wire protocol (bidirectional `<Connect><Stream>`).
  *
- * Inbound messages are parsed ONCE at the edge with zod (`parseTwilioMessage`) into the
- * `TwilioInbound` discriminated union; everything behind it works with plain typed objects.
+ * Inbound messages are parsed ONCE at the edge (`parseTwilioMessage`) into the `TwilioInbound`
+ * discriminated union; everything behind it works with plain typed objects. `media` (50 per second
+ * per call) is checked by hand against the same shape as `MediaMessage`; every other (rare) event
+ * goes through zod.
  * Outbound messages (`media`, `mark`, `clear`) are built by typed functions. `mediaMessage`
  * builds its JSON by hand because it runs 50×/s per call and its fields need no escaping
  * (a stream SID and base64); the rest use `JSON.stringify`.
@@ -89,12 +91,31 @@ export function parseTwilioMessage(text: string): ParseResult {
   } catch {
     return { ok: false, error: "invalid JSON" };
   }
+  const media = asMedia(json);
+  if (media) return { ok: true, message: media };
   const parsed = TwilioInbound.safeParse(json);
   if (!parsed.success) {
     const event = typeof json === "object" && json !== null && "event" in json ? String(json.event) : "?";
     return { ok: false, error: `invalid Twilio message (event=${event}): ${parsed.error.issues[0]?.message ?? "unknown"}` };
   }
   return { ok: true, message: parsed.data };
+}
+
+const optionalString = (v: unknown): boolean => v === undefined || typeof v === "string";
+
+/**
+ * The `MediaMessage` shape without zod: the parsed object itself when it is a valid `media`
+ * message (unknown keys are left on it; nothing downstream reads them), else null so zod reports why.
+ */
+function asMedia(json: unknown): TwilioMedia | null {
+  if (typeof json !== "object" || json === null) return null;
+  const m = json as { event?: unknown; sequenceNumber?: unknown; streamSid?: unknown; media?: unknown };
+  if (m.event !== "media" || typeof m.streamSid !== "string" || !optionalString(m.sequenceNumber)) return null;
+  const media = m.media;
+  if (typeof media !== "object" || media === null) return null;
+  const d = media as { track?: unknown; chunk?: unknown; timestamp?: unknown; payload?: unknown };
+  if (typeof d.payload !== "string" || !optionalString(d.track) || !optionalString(d.chunk) || !optionalString(d.timestamp)) return null;
+  return json as TwilioMedia;
 }
 
 /** Outbound `media`: base64 raw μ-law 8 kHz (no header). */
