@@ -1,4 +1,9 @@
-/** Accounts end to end: register/login/logout/me, passwords with any printable character, email normalisation, tokens, throttling, profile. */
+/**
+ * Accounts end to end: register/login/logout/me, passwords with any printable character, email
+ * normalisation, tokens, throttling (per IP + account, per account from any IP — rotating
+ * CF-Connecting-IP does not help — and per IP), profile.
+ */
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { SignJWT } from "jose";
@@ -6,6 +11,7 @@ import { createDb } from "../../worker/db/client";
 import { users } from "../../worker/db/schema";
 import { seed } from "../../worker/db/seed";
 import { parseEnv } from "../../worker/env";
+import { loginLimiterNames } from "../../worker/services/rate-limit";
 import { describe, expect, it } from "vitest";
 import { api, expectEnvelope, GOOD_PASSWORD, newAccount, uniqueEmail } from "./helpers";
 
@@ -146,7 +152,7 @@ describe("register / login / me / logout", () => {
     expect(otherIp.status).toBe(200);
   });
 
-  it("a successful login resets the failure count", async () => {
+  it("a successful login resets this IP's failure count for the account", async () => {
     const acct = await newAccount();
     const ip = { "CF-Connecting-IP": "203.0.113.8" };
     for (let i = 0; i < 4; i++) await api("POST", "/api/auth/login", { body: { email: acct.email, password: "nope-nope" }, headers: ip });
@@ -155,6 +161,91 @@ describe("register / login / me / logout", () => {
       expect((await api("POST", "/api/auth/login", { body: { email: acct.email, password: "nope-nope" }, headers: ip })).status).toBe(401);
     }
     expect((await api("POST", "/api/auth/login", { body: { email: acct.email, password: acct.password }, headers: ip })).status).toBe(200);
+  });
+});
+
+describe("login throttling per account", () => {
+  const login = (email: string, password: string, ip: string) => api("POST", "/api/auth/login", { body: { email, password }, headers: { "CF-Connecting-IP": ip } });
+  let ipCounter = 0;
+  /** A fresh client address per request, as an attacker rotating CF-Connecting-IP would send. */
+  const freshIp = () => {
+    ipCounter += 1;
+    return `198.18.${Math.floor(ipCounter / 250) % 250}.${(ipCounter % 250) + 1}`;
+  };
+  const ACCOUNT_LIMIT = 10;
+
+  /** Ages every counted attempt of one RateLimiter past the 15-minute window. */
+  async function ageWindow(name: string): Promise<void> {
+    const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(name));
+    await runInDurableObject(stub, async (_instance, state) => {
+      const entries = (await state.storage.get<{ t: number; id: string }[]>("failures")) ?? [];
+      await state.storage.put("failures", entries.map((e) => ({ ...e, t: e.t - 16 * 60 * 1000 })));
+    });
+  }
+
+  it("rotating CF-Connecting-IP still gets 429 (with Retry-After) after 10 failures for the account, even with the right password", async () => {
+    const acct = await newAccount();
+    for (let i = 0; i < ACCOUNT_LIMIT; i++) expectEnvelope(await login(acct.email, "wrong-password", freshIp()), 401, "unauthorized");
+    const blocked = await login(acct.email, acct.password, freshIp());
+    expectEnvelope(blocked, 429, "rate_limited");
+    const retryAfter = Number(blocked.headers.get("Retry-After"));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+    // The address form of the email does not matter: it is the same account.
+    expectEnvelope(await login(` ${acct.email.toUpperCase()} `, acct.password, freshIp()), 429, "rate_limited");
+    // Other accounts are unaffected.
+    const other = await newAccount();
+    expect((await login(other.email, other.password, freshIp())).status).toBe(200);
+
+    // After the window the real user, on yet another IP, gets in.
+    const names = await loginLimiterNames("unused", acct.email);
+    await ageWindow(names.account);
+    expect((await login(acct.email, acct.password, freshIp())).status).toBe(200);
+  });
+
+  it("an unknown email is throttled exactly like a real account (no hint that it exists)", async () => {
+    const real = await newAccount();
+    const unknown = uniqueEmail("nobody");
+    const statuses = async (email: string) => {
+      const out: number[] = [];
+      for (let i = 0; i < ACCOUNT_LIMIT + 2; i++) out.push((await login(email, "wrong-password", freshIp())).status);
+      return out;
+    };
+    const expected = [...new Array<number>(ACCOUNT_LIMIT).fill(401), 429, 429];
+    expect(await statuses(real.email)).toEqual(expected);
+    expect(await statuses(unknown)).toEqual(expected);
+  });
+
+  it("a success neither resets the account's failures from other IPs nor counts as one", async () => {
+    const acct = await newAccount();
+    for (let i = 0; i < ACCOUNT_LIMIT - 1; i++) expect((await login(acct.email, "wrong-password", freshIp())).status).toBe(401);
+    // The real user signs in (not a failure: the account is still one short of the limit) …
+    expect((await login(acct.email, acct.password, freshIp())).status).toBe(200);
+    expect((await login(acct.email, acct.password, freshIp())).status).toBe(200);
+    // … but the attacker's failures still count: one more and the account is blocked.
+    expect((await login(acct.email, "wrong-password", freshIp())).status).toBe(401);
+    expectEnvelope(await login(acct.email, acct.password, freshIp()), 429, "rate_limited");
+  });
+
+  it("a parallel burst from rotating IPs cannot overshoot the account limit", async () => {
+    const acct = await newAccount();
+    const results = await Promise.all(Array.from({ length: 30 }, () => login(acct.email, "wrong-password", freshIp())));
+    const counts = results.reduce<Record<number, number>>((m, r) => ({ ...m, [r.status]: (m[r.status] ?? 0) + 1 }), {});
+    expect(counts).toEqual({ 401: ACCOUNT_LIMIT, 429: 30 - ACCOUNT_LIMIT });
+    for (const r of results.filter((x) => x.status === 429)) expectEnvelope(r, 429, "rate_limited");
+  });
+
+  it("one IP spraying many accounts is blocked after 50 failures", async () => {
+    const ip = freshIp();
+    const statuses: number[] = [];
+    for (let i = 0; i < 50; i += 10) {
+      const batch = await Promise.all(Array.from({ length: 10 }, () => login(uniqueEmail("spray"), "wrong-password", ip)));
+      statuses.push(...batch.map((r) => r.status));
+    }
+    expect(statuses).toEqual(new Array<number>(50).fill(401));
+    const acct = await newAccount();
+    expectEnvelope(await login(acct.email, acct.password, ip), 429, "rate_limited");
+    expect((await login(acct.email, acct.password, freshIp())).status).toBe(200);
   });
 });
 

@@ -1,4 +1,7 @@
-/** /api/auth: register, login (throttled per IP+email), logout (revokes the session), me. */
+/**
+ * /api/auth: register, login (throttled per IP + account, per account from any IP, and per IP:
+ * services/rate-limit.ts), logout (revokes the session), me.
+ */
 import { Hono } from "hono";
 import { LoginRequest, RegisterRequest, AuthResponse, UserResponse } from "../../contracts/auth";
 import { OkResponse } from "../../contracts/common";
@@ -26,15 +29,14 @@ export const auth = new Hono<AppEnv>()
   .post("/login", validate("json", LoginRequest), async (c) => {
     const { email, password } = c.req.valid("json");
     const ip = c.req.header("CF-Connecting-IP") ?? c.req.header("X-Forwarded-For")?.split(",")[0]?.trim() ?? "unknown";
-    const throttle = await LoginThrottle.for(c.env.RATE_LIMITER, ip, email);
-    await throttle.assertAllowed();
+    const attempt = await (await LoginThrottle.for(c.env.RATE_LIMITER, ip, email)).begin();
     const user = await checkCredentials(c.var.db, email, password);
     if (!user) {
-      await throttle.fail();
+      await attempt.failed();
       c.var.log.warn("login failed", { email });
       throw unauthorized("Invalid email or password");
     }
-    await throttle.succeed();
+    await attempt.succeeded();
     const { token } = await issueToken(c.var.db, c.var.config, user);
     return c.json({ token, user: await getUser(c.var.db, user.id) }, 200);
   })
