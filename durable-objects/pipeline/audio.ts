@@ -1,7 +1,8 @@
 /**
- * Per-frame audio helpers for the call pipeline: base64 ⇄ bytes without `Buffer` (workerd has
- * none) and a cheap energy VAD over inbound μ-law frames. Everything here runs 50×/s per call,
- * so it avoids allocations beyond the one output buffer a decode needs.
+ * Per-frame audio helpers for the call pipeline: base64 ⇄ bytes without `Buffer` (the runtime's
+ * native decoders where present, a pure-JS fallback otherwise) and a cheap energy VAD over
+ * inbound μ-law frames. Everything here runs 50×/s per call, so it avoids allocations beyond the
+ * one output buffer a decode needs.
  */
 import { mulawRms } from "../../sandbox/codec/mulaw";
 
@@ -11,8 +12,40 @@ for (let i = 0; i < B64.length; i++) B64_CODES[B64.charCodeAt(i)] = i;
 B64_CODES["-".charCodeAt(0)] = 62;
 B64_CODES["_".charCodeAt(0)] = 63;
 
-/** Decodes standard (or URL-safe) base64 into a new Uint8Array; whitespace and padding are skipped. */
+/** The runtime's native `Uint8Array.fromBase64` (TC39 proposal; workerd has it, Node 22 not). */
+const nativeFromBase64 = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;
+const hasAtob = typeof atob === "function";
+const hasBtoa = typeof btoa === "function";
+
+/**
+ * Decodes standard (or URL-safe) base64 into a new Uint8Array; whitespace and padding are skipped.
+ * Standard base64 goes through the runtime's native decoder (`Uint8Array.fromBase64`, else `atob`);
+ * anything those reject (URL-safe alphabet, stray characters) through the tolerant JS decoder.
+ */
 export function base64ToBytes(text: string): Uint8Array {
+  if (nativeFromBase64) {
+    try {
+      return nativeFromBase64(text);
+    } catch {
+      return base64ToBytesJs(text);
+    }
+  }
+  if (hasAtob) {
+    let bin: string;
+    try {
+      bin = atob(text);
+    } catch {
+      return base64ToBytesJs(text);
+    }
+    const n = bin.length;
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  return base64ToBytesJs(text);
+}
+
+function base64ToBytesJs(text: string): Uint8Array {
   let len = text.length;
   while (len > 0 && text.charCodeAt(len - 1) === 61 /* = */) len--;
   const out = new Uint8Array(Math.floor((len * 3) / 4));
@@ -33,8 +66,20 @@ export function base64ToBytes(text: string): Uint8Array {
   return o === out.length ? out : out.subarray(0, o);
 }
 
-/** Encodes bytes as standard base64 (with padding). */
+/** Bytes per `String.fromCharCode.apply` call (well under engines' argument limits). */
+const BINARY_CHUNK = 8192;
+
+/** Encodes bytes `[start, end)` as standard base64 (with padding), via `btoa` over a binary string. */
 export function bytesToBase64(bytes: Uint8Array, start = 0, end = bytes.length): string {
+  if (!hasBtoa) return bytesToBase64Js(bytes, start, end);
+  let bin = "";
+  for (let i = start; i < end; i += BINARY_CHUNK) {
+    bin += String.fromCharCode.apply(null, bytes.subarray(i, Math.min(end, i + BINARY_CHUNK)) as unknown as number[]);
+  }
+  return btoa(bin);
+}
+
+function bytesToBase64Js(bytes: Uint8Array, start: number, end: number): string {
   let out = "";
   let i = start;
   for (; i + 2 < end; i += 3) {

@@ -18,6 +18,20 @@ describe("base64", () => {
       expect(base64ToBytes(b64)).toEqual(bytes);
     }
   });
+
+  it("encodes a sub-range and buffers longer than one binary-string chunk", () => {
+    const bytes = new Uint8Array(20_001).map((_, i) => (i * 53 + 7) & 0xff);
+    expect(bytesToBase64(bytes)).toBe(Buffer.from(bytes).toString("base64"));
+    expect(bytesToBase64(bytes, 160, 480)).toBe(Buffer.from(bytes.subarray(160, 480)).toString("base64"));
+    expect(base64ToBytes(bytesToBase64(bytes))).toEqual(bytes);
+  });
+
+  it("decodes URL-safe, unpadded and whitespace-broken base64", () => {
+    const bytes = new Uint8Array([0xfb, 0xff, 0xbf, 0x01, 0x02]);
+    expect(base64ToBytes(Buffer.from(bytes).toString("base64url"))).toEqual(bytes);
+    expect(base64ToBytes("+/+/AQI")).toEqual(bytes);
+    expect(base64ToBytes("+/+/\nAQI=")).toEqual(bytes);
+  });
 });
 
 describe("WebSocket payloads", () => {
