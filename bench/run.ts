@@ -15,7 +15,8 @@
  * --runtime miniflare|wrangler (what runs every phase; default miniflare: workerd without wrangler
  * dev's proxy and inspector), --compare-runtime wrangler|miniflare|none (a third stack on that
  * runtime runs the first concurrency level again, for CPU per call-minute on both; default: the
- * other runtime, none with --quick), --ramp-ms-per-call (concurrency placement ramp, default 150).
+ * other runtime, none with --quick), --ramp-ms-per-call (concurrency placement ramp, default 150),
+ * --pg-main-thread (Postgres in this process's event loop instead of its worker thread, to compare).
  */
 import { cpus, loadavg } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -55,6 +56,7 @@ const { values: flags } = parseArgs({
     runtime: { type: "string" },
     "compare-runtime": { type: "string" },
     "ramp-ms-per-call": { type: "string" },
+    "pg-main-thread": { type: "boolean", default: false },
   },
 });
 const quick = flags.quick === true;
@@ -137,8 +139,9 @@ function setKnobs(stack: Stack, personaMsPerChar: number): void {
 async function bootStack(label: string, speculation: boolean, runtime: StackRuntime = RUNTIME): Promise<Stack> {
   log(`[${elapsed()}] starting stack ${label} on ${runtime} (speculation ${speculation ? "on" : "off"})…`);
   // --data-dir puts Postgres and wrangler's Durable Object storage there (e.g. /dev/shm to take disk out of the picture).
+  // Postgres (PGlite, synchronous WASM queries) runs in a worker thread, off the loop that times media frames.
   const dataDir = flags["data-dir"] ? `${flags["data-dir"]}/${label}` : undefined;
-  const stack = await startStack({ vars: { PIPELINE_CONFIG_JSON: JSON.stringify({ speculation }) }, dataDir, fresh: dataDir !== undefined, runtime });
+  const stack = await startStack({ vars: { PIPELINE_CONFIG_JSON: JSON.stringify({ speculation }) }, dataDir, fresh: dataDir !== undefined, runtime, pgThread: flags["pg-main-thread"] !== true });
   const t = stack.timings;
   log(`[${elapsed()}] stack up at ${stack.baseUrl} (sandbox ${t.sandboxMs.toFixed(0)} ms, migrate ${t.migrateMs.toFixed(0)}, seed ${t.seedMs.toFixed(0)}, SPA build ${t.buildMs.toFixed(0)}, ${runtime} ${t.wranglerMs.toFixed(0)})`);
   return stack;

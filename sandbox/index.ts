@@ -15,6 +15,7 @@ import { startDeepgramEmulator, type DeepgramEmulatorHandle } from "./deepgram/s
 import { startElevenLabsEmulator, type ElevenLabsEmulatorHandle } from "./elevenlabs/server";
 import { startLlmEmulator, type LlmEmulatorHandle } from "./llm/server";
 import { startNeonHttpServer, type NeonHttpServer } from "./pg/server";
+import { startNeonHttpServerInThread } from "./pg/thread";
 import { startStripeEmulator, type StripeEmulatorHandle } from "./stripe/server";
 import { startTwilioEmulator, type TwilioEmulatorHandle } from "./twilio/server";
 import { startWorkosEmulator, type WorkosEmulatorHandle } from "./workos/server";
@@ -65,6 +66,8 @@ export interface SandboxOptions {
   stripeWebhookUrl?: string | null;
   /** Emulator log lines (Twilio); silent by default. */
   log?: (line: string) => void;
+  /** Run Postgres (PGlite) in a worker thread so its synchronous queries never stall the emulators (the benchmark); needs tsx. */
+  pgThread?: boolean;
 }
 
 export interface SandboxEmulators {
@@ -126,7 +129,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     // Emulators start concurrently; Postgres (the slow one) too.
     const [pg, twilio, deepgram, elevenlabs, llm, openai, stripe, workos] = await Promise.all([
       track(
-        startNeonHttpServer({
+        (opts.pgThread ? startNeonHttpServerInThread : startNeonHttpServer)({
           port: ports.pg,
           dataDir: opts.dataDir ? join(opts.dataDir, "pg") : undefined,
           database: opts.database,

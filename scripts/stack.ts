@@ -40,6 +40,8 @@ export interface StackOptions {
   vars?: Record<string, string>;
   /** What runs the Worker: `wrangler dev` (default; what `npm start` uses) or Miniflare (workerd without the dev proxy/inspector). */
   runtime?: StackRuntime;
+  /** Postgres (PGlite) in a worker thread instead of this process's event loop (see sandbox/pg/thread.ts). */
+  pgThread?: boolean;
 }
 
 export type StackRuntime = "wrangler" | "miniflare";
@@ -223,6 +225,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       dataDir: ownDataDir ? undefined : dataDir,
       publicBaseUrl: baseUrl,
       log: opts.log,
+      pgThread: opts.pgThread,
     });
     timings.sandboxMs = performance.now() - t;
     const env = sandbox.workerEnv;
