@@ -94,6 +94,8 @@ interface PhaseMeasure {
   wranglerCpuMs: number;
   /** Event-loop delay p99 of this process (the emulators and Postgres run here), ms. */
   loopDelayP99Ms: number;
+  /** Its worst single stall, ms. */
+  loopDelayMaxMs: number;
   /** CPU of this process (emulators, Postgres on PGlite, the harness) ÷ wall time: 1 = one core busy. */
   benchCpuShare: number;
 }
@@ -116,6 +118,7 @@ async function measured<T>(fn: () => Promise<T>): Promise<{ result: T; m: PhaseM
       workerdRestarts: w.started,
       wranglerCpuMs: wrangler.stop().cpuMs,
       loopDelayP99Ms: loop.percentile(99) / 1e6,
+      loopDelayMaxMs: loop.max / 1e6,
       benchCpuShare: 0,
     };
     const own = process.cpuUsage(own0);
@@ -229,7 +232,7 @@ async function latencyPhase(stack: Stack, us: BenchUser[], personaId: string, la
   log(`  v2v ${formatSummary(summarize(r.v2v))}; unanswered ${r.unanswered}; failed calls ${r.failed.length}${r.failed.length ? ` (${[...new Set(r.failed)].slice(0, 3).join(" | ")})` : ""}`);
   log(`  greeting ${formatSummary(summarize(r.greeting))}`);
   if (Object.keys(r.breakdown).length) log(`  app breakdown: ${breakdownLine(r.breakdown)}; speculative hits ${r.speculativeHits}/${r.speculativeTurns}`);
-  log(`  workerd CPU ${m.workerdCpuMs.toFixed(0)} ms over ${r.callMinutes.toFixed(2)} call-min = ${(m.workerdCpuMs / Math.max(1e-9, r.callMinutes)).toFixed(0)} ms/call-min${m.workerdRestarts ? ` (workerd restarted ${m.workerdRestarts}× during the phase)` : ""}; wrangler node ${m.wranglerCpuMs.toFixed(0)} ms; bench process (emulators + Postgres) ${(m.benchCpuShare * 100).toFixed(0)}% of a core, loop delay p99 ${m.loopDelayP99Ms.toFixed(1)} ms; workerd ${((m.workerdCpuMs / m.wallMs) * 100).toFixed(0)}% of a core; load ${(loadavg()[0] ?? 0).toFixed(1)}; wall ${(m.wallMs / 1000).toFixed(1)} s`);
+  log(`  workerd CPU ${m.workerdCpuMs.toFixed(0)} ms over ${r.callMinutes.toFixed(2)} call-min = ${(m.workerdCpuMs / Math.max(1e-9, r.callMinutes)).toFixed(0)} ms/call-min${m.workerdRestarts ? ` (workerd restarted ${m.workerdRestarts}× during the phase)` : ""}; wrangler node ${m.wranglerCpuMs.toFixed(0)} ms; bench process (emulators + Postgres) ${(m.benchCpuShare * 100).toFixed(0)}% of a core, loop delay p99 ${m.loopDelayP99Ms.toFixed(1)} ms (max ${m.loopDelayMaxMs.toFixed(0)}); workerd ${((m.workerdCpuMs / m.wallMs) * 100).toFixed(0)}% of a core; load ${(loadavg()[0] ?? 0).toFixed(1)}; wall ${(m.wallMs / 1000).toFixed(1)} s`);
   return { r, m };
 }
 
@@ -304,7 +307,7 @@ async function concurrencyPhase(stack: Stack, us: BenchUser[], personaId: string
   log(`  live streams at once (max) ${maxLive}; failed placements ${placementFailed}; failed calls ${r.failed.length}${r.failed.length ? ` (${[...new Set(r.failed)].slice(0, 3).join(" | ")})` : ""}; unanswered turns ${r.unanswered}`);
   log(`  frames ${frames}; underruns ${underruns}; dropped frames ${dropped}; pacing deviation ${formatSummary(jitter)}; max lead ${maxLead.toFixed(0)} ms`);
   log(`  v2v under load ${formatSummary(summarize(r.v2v))}; greeting under load ${formatSummary(summarize(r.greeting))}`);
-  log(`  workerd CPU ${m.workerdCpuMs.toFixed(0)} ms over ${r.callMinutes.toFixed(2)} call-min = ${(m.workerdCpuMs / Math.max(1e-9, r.callMinutes)).toFixed(0)} ms/call-min${m.workerdRestarts ? ` (workerd restarted ${m.workerdRestarts}× during the phase)` : ""}; wrangler node ${m.wranglerCpuMs.toFixed(0)} ms; bench process (emulators + Postgres) ${(m.benchCpuShare * 100).toFixed(0)}% of a core, loop delay p99 ${m.loopDelayP99Ms.toFixed(1)} ms; workerd ${((m.workerdCpuMs / m.wallMs) * 100).toFixed(0)}% of a core; load ${(loadavg()[0] ?? 0).toFixed(1)}; wall ${(m.wallMs / 1000).toFixed(1)} s`);
+  log(`  workerd CPU ${m.workerdCpuMs.toFixed(0)} ms over ${r.callMinutes.toFixed(2)} call-min = ${(m.workerdCpuMs / Math.max(1e-9, r.callMinutes)).toFixed(0)} ms/call-min${m.workerdRestarts ? ` (workerd restarted ${m.workerdRestarts}× during the phase)` : ""}; wrangler node ${m.wranglerCpuMs.toFixed(0)} ms; bench process (emulators + Postgres) ${(m.benchCpuShare * 100).toFixed(0)}% of a core, loop delay p99 ${m.loopDelayP99Ms.toFixed(1)} ms (max ${m.loopDelayMaxMs.toFixed(0)}); workerd ${((m.workerdCpuMs / m.wallMs) * 100).toFixed(0)}% of a core; load ${(loadavg()[0] ?? 0).toFixed(1)}; wall ${(m.wallMs / 1000).toFixed(1)} s`);
   return { calls: us.length, runtime: stack.runtime, loadAvg1m: round(loadavg()[0] ?? 0, 1), rampMs, placementFailed, r, m, maxLive, dropped, underruns, frames, jitter, maxLead, completed: runs.filter((x) => x.call?.status === "completed").length };
 }
 
@@ -392,6 +395,7 @@ async function main(): Promise<void> {
       wrangler_node_cpu_share: round(l.m.wranglerCpuMs / l.m.wallMs, 2),
       bench_cpu_share: round(l.m.benchCpuShare, 2),
       bench_loop_delay_p99_ms: round(l.m.loopDelayP99Ms, 1),
+      bench_loop_delay_max_ms: round(l.m.loopDelayMaxMs),
       loadavg_1m: l.loadAvg1m,
     });
     const cpuByRuntime: Partial<Record<StackRuntime, number | null>> = {};
