@@ -58,7 +58,8 @@ describe("DeepgramTranscriber", () => {
     session.sendAudio(audio.subarray(0, 160));
     session.sendAudio(audio.subarray(160));
     session.finalize();
-    await eventually(() => conn.binary.length === 2 && conn.text.length === 1);
+    // 40 ms is less than one 100 ms batch: Finalize flushes it first, as one message.
+    await eventually(() => conn.binary.length === 1 && conn.text.length === 1);
     expect(Buffer.concat(conn.binary)).toEqual(Buffer.from(audio));
     expect(JSON.parse(conn.text[0]!)).toEqual({ type: "Finalize" });
     expect(session.audioMsSent).toBe(40);
@@ -106,6 +107,7 @@ describe("DeepgramTranscriber", () => {
       baseUrl: server.url,
       connectWebSocket: connectNodeWebSocket,
       reconnectBackoffMs: 20,
+      batchMs: 0,
     });
     const session = await stt.connect({
       handlers: {
@@ -149,7 +151,7 @@ describe("DeepgramTranscriber", () => {
         }
       },
     });
-    const stt = new DeepgramTranscriber({ apiKey: "k", baseUrl: server.url, connectWebSocket: connectNodeWebSocket, reconnectBackoffMs: 10 });
+    const stt = new DeepgramTranscriber({ apiKey: "k", baseUrl: server.url, connectWebSocket: connectNodeWebSocket, reconnectBackoffMs: 10, batchMs: 0 });
     const session = await stt.connect({ handlers: { onTranscript: () => undefined } });
     for (let i = 0; i < 30; i++) {
       session.sendAudio(new Uint8Array(160).fill(i));
@@ -158,6 +160,74 @@ describe("DeepgramTranscriber", () => {
     await server.waitForConnections(2);
     await eventually(() => (server!.connections[1]?.binary.length ?? 0) >= 24);
     const second = server.connections[1]!.binary.map((b) => b[0]);
+    expect(second).toEqual(Array.from({ length: 24 }, (_, i) => i + 6));
+    await session.close();
+  });
+
+  it("batches frames into 100 ms messages; finalize after 60 ms sends those 60 ms first, then Finalize", async () => {
+    const order: string[] = [];
+    server = await startWsServer({ onMessage: (_c, data, isBinary) => order.push(isBinary ? `audio:${data.length}` : String(JSON.parse(data.toString()).type)) });
+    const stt = new DeepgramTranscriber({ apiKey: "k", baseUrl: server.url, connectWebSocket: connectNodeWebSocket });
+    const session = await stt.connect({ handlers: { onTranscript: () => undefined } });
+    const conn = await server.waitForConnections(1);
+    const frames = Array.from({ length: 8 }, (_, i) => new Uint8Array(160).fill(i));
+    for (const f of frames.slice(0, 5)) session.sendAudio(f);
+    await eventually(() => order.length === 1);
+    expect(order).toEqual(["audio:800"]);
+    expect(session.audioMsSent).toBe(100);
+    for (const f of frames.slice(5)) session.sendAudio(f);
+    expect(session.audioMsSent).toBe(100);
+    session.finalize();
+    await eventually(() => order.length === 3);
+    expect(order).toEqual(["audio:800", "audio:480", "Finalize"]);
+    expect(session.audioMsSent).toBe(160);
+    expect(Buffer.concat(conn.binary)).toEqual(Buffer.concat(frames));
+    // A batch in progress goes out before CloseStream, and counts.
+    session.sendAudio(new Uint8Array(160).fill(9));
+    await session.close();
+    await eventually(() => order.length === 5);
+    expect(order.slice(3)).toEqual(["audio:160", "CloseStream"]);
+    expect(session.audioMsSent).toBe(180);
+  });
+
+  it("flushes a partial batch when the KeepAlive timer is due instead of holding it", async () => {
+    server = await startWsServer();
+    const stt = new DeepgramTranscriber({ apiKey: "k", baseUrl: server.url, connectWebSocket: connectNodeWebSocket, keepAliveMs: 60 });
+    const session = await stt.connect({ handlers: { onTranscript: () => undefined } });
+    const conn = await server.waitForConnections(1);
+    session.sendAudio(new Uint8Array(320).fill(1));
+    await eventually(() => conn.binary.length === 1);
+    expect(conn.binary[0]!.length).toBe(320);
+    await session.close();
+  });
+
+  it("with batching, a drop replays exactly the audio after the last final (a batch is cut at the final's end)", async () => {
+    let dropped = false;
+    let finalSent = false;
+    server = await startWsServer({
+      onMessage: (c, _data, isBinary) => {
+        if (!isBinary || dropped || finalSent) return;
+        if (c.binary.length === 2) {
+          // 1,600 bytes arrived; the first 120 ms (960 bytes, mid-batch) are finalised, then the connection dies.
+          finalSent = true;
+          c.socket.send(results("hello", { is_final: true, start: 0, duration: 0.12 }));
+          setTimeout(() => {
+            dropped = true;
+            c.socket.close(1011, "NET-0001");
+          }, 5);
+        }
+      },
+    });
+    const stt = new DeepgramTranscriber({ apiKey: "k", baseUrl: server.url, connectWebSocket: connectNodeWebSocket, reconnectBackoffMs: 10 });
+    const session = await stt.connect({ handlers: { onTranscript: () => undefined } });
+    for (let i = 0; i < 30; i++) {
+      session.sendAudio(new Uint8Array(160).fill(i));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    session.finalize();
+    await server.waitForConnections(2);
+    await eventually(() => Buffer.concat(server!.connections[1]?.binary ?? []).length >= 24 * 160);
+    const second = [...Buffer.concat(server.connections[1]!.binary)].filter((_, i) => i % 160 === 0);
     expect(second).toEqual(Array.from({ length: 24 }, (_, i) => i + 6));
     await session.close();
   });

@@ -1,7 +1,10 @@
 /**
  * Deepgram live transcription (`/v1/listen`, Nova) as a `Transcriber`.
  *
- * - Auth: `Authorization: Token <key>`; μ-law 8 kHz mono is sent as binary frames untouched.
+ * - Auth: `Authorization: Token <key>`; μ-law 8 kHz mono is sent as binary messages, untouched
+ *   but batched: frames are collected into one message per `batchMs` (100 ms) of audio, and the
+ *   partial batch goes out first on `finalize()`, `close()` and a due KeepAlive, so the end of a
+ *   turn is never delayed. `audioMsSent` counts audio actually sent.
  * - Keepalive: `{"type":"KeepAlive"}` after `keepAliveMs` without audio (Deepgram closes at 10 s).
  * - Drops: on an unexpected close the session reconnects with backoff and buffers every byte
  *   sent meanwhile (up to `maxBufferMs`). It also keeps the audio the dead connection had not
@@ -44,6 +47,8 @@ export interface DeepgramOptions {
   maxReconnectAttempts?: number;
   /** First reconnect backoff, doubled per attempt. @default 200 */
   reconnectBackoffMs?: number;
+  /** Audio collected into one binary message; 0 sends every `sendAudio` as is. @default 100 */
+  batchMs?: number;
   /** Audio kept while disconnected; older audio is dropped beyond this. @default 30000 */
   maxBufferMs?: number;
   clock?: Clock;
@@ -98,12 +103,18 @@ class DeepgramSession implements TranscriberSession {
   private lastSendAt = 0;
   private keepAliveTimer: TimerHandle | null = null;
   private sentBytes = 0;
+  /** Bytes per batched message (`batchMs` × 8). */
+  private readonly batchBytes: number;
+  /** Audio collected for the next message: `batch[0, batchLen)`; a fresh buffer after each send. */
+  private batch: Uint8Array | null = null;
+  private batchLen = 0;
 
   constructor(
     private readonly opts: DeepgramOptions,
     private readonly handlers: TranscriberHandlers,
   ) {
     this.clock = opts.clock ?? realClock;
+    this.batchBytes = Math.max(0, Math.round((opts.batchMs ?? 100) * 8));
   }
 
   get audioMsSent(): number {
@@ -170,7 +181,30 @@ class DeepgramSession implements TranscriberSession {
   }
 
   sendAudio(bytes: Uint8Array): void {
-    if (this.closing) return;
+    if (this.closing || bytes.length === 0) return;
+    const cap = this.batchBytes;
+    if (this.batchLen + bytes.length > cap) {
+      this.flush();
+      if (bytes.length >= cap) return this.transmit(bytes);
+    }
+    this.batch ??= new Uint8Array(cap);
+    this.batch.set(bytes, this.batchLen);
+    this.batchLen += bytes.length;
+    if (this.batchLen === cap) this.flush();
+  }
+
+  /** Sends the partial batch now (before Finalize/CloseStream/KeepAlive). */
+  private flush(): void {
+    const batch = this.batch;
+    if (!batch || this.batchLen === 0) return;
+    const chunk = this.batchLen === batch.length ? batch : batch.subarray(0, this.batchLen);
+    this.batch = null;
+    this.batchLen = 0;
+    this.transmit(chunk);
+  }
+
+  /** Sends one message of audio, or buffers it while disconnected. */
+  private transmit(bytes: Uint8Array): void {
     const ws = this.ws;
     if (!ws || ws.readyState !== OPEN || this.reconnecting) {
       this.buffer(bytes);
@@ -190,9 +224,16 @@ class DeepgramSession implements TranscriberSession {
     while (this.retainedBytes > maxBytes && this.retained.length > 1) this.dropRetained();
   }
 
-  /** Forgets retained audio that ends at or before connection byte offset `end`. */
+  /** Forgets retained audio before connection byte offset `end` (a batch straddling it is cut there). */
   private release(end: number): void {
     while (this.retained.length > 0 && this.retainedFrom + (this.retained[0]?.length ?? 0) <= end) this.dropRetained();
+    const first = this.retained[0];
+    if (first && this.retainedFrom < end) {
+      const cut = end - this.retainedFrom;
+      this.retained[0] = first.subarray(cut);
+      this.retainedFrom = end;
+      this.retainedBytes -= cut;
+    }
   }
 
   private dropRetained(): void {
@@ -212,10 +253,13 @@ class DeepgramSession implements TranscriberSession {
   }
 
   finalize(): void {
+    if (this.closing) return;
+    this.flush();
     this.sendControl('{"type":"Finalize"}');
   }
 
   keepAlive(): void {
+    this.flush();
     this.sendControl('{"type":"KeepAlive"}');
   }
 
@@ -228,7 +272,8 @@ class DeepgramSession implements TranscriberSession {
     const every = this.opts.keepAliveMs ?? 4000;
     this.keepAliveTimer = this.clock.setTimeout(() => {
       if (this.closing) return;
-      if (this.clock.now() - this.lastSendAt >= every) {
+      if (this.batchLen > 0) this.flush();
+      else if (this.clock.now() - this.lastSendAt >= every) {
         this.keepAlive();
         this.lastSendAt = this.clock.now();
       }
@@ -265,7 +310,7 @@ class DeepgramSession implements TranscriberSession {
         this.retainedBytes = 0;
         this.pending = [];
         this.pendingBytes = 0;
-        for (const chunk of replay) this.sendAudio(chunk);
+        for (const chunk of replay) this.transmit(chunk);
         this.handlers.onReconnected?.();
         return;
       } catch (err) {
@@ -279,6 +324,7 @@ class DeepgramSession implements TranscriberSession {
 
   async close(): Promise<void> {
     if (this.closing) return;
+    this.flush();
     this.closing = true;
     if (this.keepAliveTimer !== null) this.clock.clearTimeout(this.keepAliveTimer);
     const ws = this.ws;
