@@ -48,7 +48,7 @@ export interface DeepgramKnobs {
   wordConfidence: number;
   /** Close a socket that received no audio and no control message for this long (Deepgram: 10 s). */
   idleTimeoutMs: number;
-  /** Audio time between interim results while words accrue. */
+  /** Audio time between interim results while characters accrue (see README: why 100). */
   interimIntervalMs: number;
   /** A segment of continuous speech longer than this is finalised (`is_final`) without an endpoint. */
   maxSegmentMs: number;
@@ -62,7 +62,7 @@ export const DEFAULT_DEEPGRAM_KNOBS: DeepgramKnobs = {
   rejectConnections: null,
   wordConfidence: 0.99,
   idleTimeoutMs: 10_000,
-  interimIntervalMs: 250,
+  interimIntervalMs: 100,
   maxSegmentMs: 5_000,
 };
 
