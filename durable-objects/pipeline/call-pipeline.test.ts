@@ -370,9 +370,75 @@ describe("CallPipeline", () => {
     expect(on.l.responseMs!).toBeLessThan(off.l.responseMs! - 100);
   });
 
+  it("speculates from a short pause: Finalize once, the turn still ends at the VAD stop, audio only after it", async () => {
+    const run = async (speculation: boolean) => {
+      // Endpointing far away: the turn ends on our Finalize + VAD stop.
+      const c = setup({ stt: { finalizeDelayMs: 60, endpointingMs: 2000, utteranceEndMs: 0 }, primaryTtftMs: 200, config: { speculation } });
+      await begin(c);
+      c.phone.say("What are we doing today? ");
+      await until(() => c.persona().length >= 2);
+      const caller = c.turns().find((t) => t.speaker === "caller")!;
+      const l = c.persona()[1]!.latency!;
+      const finalizes = c.transcriber.sessions[0]!.finalizeCount;
+      await c.pipeline.stop();
+      return { l, caller, finalizes, calls: c.llm.calls.length };
+    };
+    const on = await run(true);
+    const off = await run(false);
+    expect(on.l.speculative).toBe("hit");
+    expect(on.calls).toBe(1);
+    // One Finalize per utterance: the early one at the pause; none again at the VAD stop.
+    expect(on.finalizes).toBe(1);
+    expect(off.finalizes).toBe(1);
+    // The early Finalize's result (60 ms after an 80 ms pause) did not end the turn inside the
+    // 200 ms hangover: it ended at the VAD stop.
+    for (const r of [on, off]) expect(r.caller.endedAt - r.l.speechEndAt!).toBeGreaterThanOrEqual(200);
+    // The LLM started at the pause, ~120 ms before the VAD stop; nothing played before the turn was confirmed.
+    expect(on.l.llmStartAt! - on.l.speechEndAt!).toBeLessThan(150);
+    expect(on.l.firstAudioSentAt!).toBeGreaterThanOrEqual(on.caller.endedAt);
+    expect(on.l.responseMs!).toBeLessThanOrEqual(off.l.responseMs! - 100);
+  });
+
+  it("a pickup 'Hello?' over the greeting is a caller turn that neither cuts the greeting nor gets a reply", async () => {
+    const greeting = "Hey, it's Brad, your coach. I wanted to check in about your week and see how the running is going.";
+    const c = setup({ greeting: { text: greeting } });
+    await c.pipeline.prepare();
+    c.phone.start();
+    await until(() => c.phone.heard.includes("Brad"));
+    c.phone.say("Hello? ");
+    await until(() => c.turns().some((t) => t.speaker === "caller"));
+    await until(() => c.persona().length >= 1);
+    await advance(3000);
+    expect(c.phone.clears).toBe(0);
+    expect(c.events.some((e) => e.type === "barge-in")).toBe(false);
+    expect(c.persona()).toHaveLength(1);
+    expect(c.persona()[0]).toMatchObject({ kind: "greeting", interrupted: false, text: greeting });
+    expect(c.turns().filter((t) => t.speaker === "caller").map((t) => t.text)).toEqual(["Hello?"]);
+    // The next thing the caller says is answered as usual.
+    c.phone.say("What are we doing today? ");
+    await until(() => c.persona().length >= 2);
+    expect(c.persona()[1]?.text).toBe(REPLIES["what are we doing today"]);
+    await c.pipeline.stop();
+  });
+
+  it("a pickup with a real request still interrupts the greeting and is answered", async () => {
+    const greeting = "Hey, it's Brad, your coach. I wanted to check in about your week and see how the running is going.";
+    const c = setup({ greeting: { text: greeting } });
+    await c.pipeline.prepare();
+    c.phone.start();
+    await until(() => c.phone.heard.includes("Brad"));
+    c.phone.say("Hello? What are we doing today? ");
+    await until(() => c.persona().length >= 2);
+    expect(c.phone.clears).toBe(1);
+    expect(c.persona()[0]).toMatchObject({ kind: "greeting", interrupted: true });
+    expect(c.turns().filter((t) => t.speaker === "caller").map((t) => t.text)).toEqual(["Hello? What are we doing today?"]);
+    await c.pipeline.stop();
+  });
+
   it("discards a speculative reply when the final transcript differs (miss)", async () => {
-    // The STT revises "to Mara" (interim) into "tomorrow" (final).
-    const c = setup({ stt: { finalizeDelayMs: 300, reviseFinal: (t) => t.replace("to Mara", "tomorrow") } });
+    // The STT revises "to Mara" (interim) into "tomorrow" (final), after the VAD stop; the
+    // speculative request (started at the pause) is still waiting for its first token then.
+    const c = setup({ stt: { finalizeDelayMs: 300, reviseFinal: (t) => t.replace("to Mara", "tomorrow") }, primaryTtftMs: 400 });
     await begin(c);
     c.phone.say("I want to go to the beach to Mara. ");
     await until(() => c.persona().length >= 2);

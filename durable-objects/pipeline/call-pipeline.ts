@@ -4,8 +4,8 @@
  * behind an injected `Clock`.
  *
  *   inbound media ─▶ STT (Deepgram) ──▶ TurnTaker ──▶ caller turn ──▶ LlmRun (primary → fallback)
- *        │ local VAD: Finalize on stop,                      ▲ speculative run on a stable interim
- *        │ barge-in gate while persona audible               │
+ *        │ local VAD: Finalize on a short pause,             ▲ speculative run from that pause
+ *        │ turn end at the VAD stop, barge-in gate            │ (used only if the VAD stop confirms it)
  *        ▼                                        SentenceChunker ─▶ TTS context per persona turn
  *   Playback (20 ms frames, ≤ leadMs ahead, marks) ◀──────────────────────────┘
  *
@@ -28,7 +28,7 @@ import type {
 import { ProviderError, countNonSpace, indexAfterNonSpace, realClock } from "../providers/types";
 import type { TwilioInbound } from "../twilio/protocol";
 import { base64ToBytes, EnergyVad, type VadOptions } from "./audio";
-import { isBackchannel, shouldBargeIn, words, type BargeInOptions } from "./barge-in";
+import { isBackchannel, isPickup, shouldBargeIn, words, type BargeInOptions } from "./barge-in";
 import { CallRules, type CallRulesOptions } from "./call-rules";
 import type { HangupReason, PersonaTurnKind, PipelineEvent, TurnLatency, UsageRecord } from "./events";
 import { Playback } from "./playback";
@@ -56,12 +56,18 @@ export interface PipelineConfig {
   vad: VadOptions;
   /** Silence fallback for a caller turn without speech_final/UtteranceEnd. @default 1200 */
   turnTimeoutMs: number;
-  /** Send Deepgram `Finalize` when local VAD detects the end of speech. @default true */
+  /** Send Deepgram `Finalize` when local VAD detects the end of speech (at `pauseMs`, else at the stop). @default true */
   finalizeOnVadStop: boolean;
+  /**
+   * Quiet inside a speech run (before the VAD stop) that counts as a pause: `Finalize` is sent
+   * early and the speculative LLM run starts; the turn still ends only at the VAD stop.
+   * A value ≥ `vad.stopMs` turns the early path off. @default 80
+   */
+  pauseMs: number;
   bargeIn: BargeInOptions;
-  /** Start the LLM on a stable interim transcript. @default true */
+  /** Start the LLM before the turn is confirmed (at a pause, or on a stable interim). @default true */
   speculation: boolean;
-  /** Interim unchanged this long counts as stable. @default 250 */
+  /** Interim unchanged this long (caller quiet) starts speculation when no pause did. @default 250 */
   speculationStableMs: number;
   /** Primary LLM first-token bound before falling back. @default 1200 */
   firstTokenTimeoutMs: number;
@@ -82,6 +88,7 @@ export const DEFAULT_PIPELINE_CONFIG: PipelineConfig = {
   vad: {},
   turnTimeoutMs: 1200,
   finalizeOnVadStop: true,
+  pauseMs: 80,
   bargeIn: {},
   speculation: true,
   speculationStableMs: 250,
@@ -175,6 +182,12 @@ export class CallPipeline {
   private hangupRequested = false;
   private pendingVoicemailMessage = false;
   private greetingPrepared = false;
+  /** The caller is in a pause (quiet ≥ pauseMs) of the current speech run. */
+  private paused = false;
+  /** A Finalize went out at this run's pause and the caller has not resumed since. */
+  private earlyFinalizeSent = false;
+  /** When the greeting finished (played or cut), for the pickup rule. */
+  private greetingEndedAt: number | null = null;
 
   constructor(private readonly opts: CallPipelineOptions) {
     this.clock = opts.clock ?? realClock;
@@ -460,14 +473,44 @@ export class CallPipeline {
     else if (this.preSttAudio.length < 500) this.preSttAudio.push(bytes);
     const transition = this.vad.push(bytes);
     if (transition === "start") {
+      this.paused = false;
+      this.earlyFinalizeSent = false;
       this.turnTaker.onVadStart();
     } else if (transition === "stop") {
+      this.paused = false;
+      const finalizeNow = this.cfg.finalizeOnVadStop && !this.earlyFinalizeSent;
+      this.earlyFinalizeSent = false;
+      if (finalizeNow) this.turnTaker.noteFinalizeSent();
+      // Ends the turn at once if the early Finalize's result is already in.
       this.turnTaker.onVadStop(this.vad.stopMs);
-      if (this.cfg.finalizeOnVadStop) this.stt?.finalize();
+      if (finalizeNow) this.stt?.finalize();
       if (this.pendingVoicemailMessage && this.mode === "voicemail") this.speakVoicemailMessage();
       this.maybeSpeculate();
+    } else if (this.vad.speaking) {
+      const quiet = this.vad.trailingQuietMs;
+      if (this.paused && quiet === 0) this.onSpeechResumed();
+      else if (!this.paused && quiet >= this.cfg.pauseMs && this.cfg.pauseMs < this.vad.stopMs) this.onPause();
     }
     if (this.vad.speaking && this.current) this.checkBargeIn();
+  }
+
+  /** Quiet for `pauseMs` inside a speech run: Finalize early and speculate; the VAD stop still ends the turn. */
+  private onPause(): void {
+    this.paused = true;
+    if (this.cfg.finalizeOnVadStop && this.stt) {
+      this.earlyFinalizeSent = true;
+      this.turnTaker.noteFinalizeSent();
+      this.stt.finalize();
+    }
+    this.maybeSpeculate();
+  }
+
+  /** Voice again after a pause: the speculative run (if any) is a miss; keep accumulating. */
+  private onSpeechResumed(): void {
+    this.paused = false;
+    this.earlyFinalizeSent = false;
+    this.turnTaker.onSpeechResumed();
+    this.abortSpeculation();
   }
 
   private onTranscript(r: TranscriptResult): void {
@@ -488,6 +531,17 @@ export class CallPipeline {
     this.clearStableTimer();
     if (this.mode === "stopped") return;
     const cur = this.current;
+    // A pickup ("Hello?", "Hi, who's this?") over the greeting, or begun while it played: a caller
+    // turn in the transcript, but no interruption and no separate reply — the greeting answers it.
+    const greetingPlaying = cur !== null && !cur.finished && this.isPickupTime(cur);
+    const begunInGreeting = this.callerTurns === 0 && this.greetingEndedAt !== null && turn.startedAt <= this.greetingEndedAt;
+    if ((greetingPlaying || begunInGreeting) && this.mode === "live" && isPickup(turn.text)) {
+      this.speculatedThisUtterance = false;
+      this.abortSpeculation();
+      this.recordCallerTurn(turn);
+      this.callerTurns++;
+      return;
+    }
     if (cur && !cur.finished) {
       if (isBackchannel(turn.text) || !cur.interruptible) {
         this.speculatedThisUtterance = false;
@@ -564,8 +618,14 @@ export class CallPipeline {
     const text = this.turnTaker.text;
     // Before any audio there is no echo to guard against; the caller simply kept talking.
     const audibleFor = audible ? now - firstAudio : Number.POSITIVE_INFINITY;
-    if (!shouldBargeIn({ text, voicedMs: this.vad.voicedMs, personaAudibleForMs: audibleFor }, this.cfg.bargeIn)) return;
+    const pickup = this.isPickupTime(cur);
+    if (!shouldBargeIn({ text, voicedMs: this.vad.voicedMs, personaAudibleForMs: audibleFor, pickup }, this.cfg.bargeIn)) return;
     this.bargeIn(cur);
+  }
+
+  /** The greeting is current and the caller has not had a turn: their first words are a pickup. */
+  private isPickupTime(cur: PersonaTurn): boolean {
+    return cur.kind === "greeting" && this.callerTurns === 0;
   }
 
   private bargeIn(cur: PersonaTurn): void {
@@ -599,6 +659,11 @@ export class CallPipeline {
     if (spec && !sameUtterance(spec.userText, text)) this.abortSpeculation();
     this.clearStableTimer();
     if (!text || (this.current && !this.current.finished)) return;
+    // In a pause the newest text (e.g. the early Finalize's result) is the best guess now.
+    if (this.paused) {
+      this.maybeSpeculate();
+      return;
+    }
     this.stableTimer = this.clock.setTimeout(() => {
       this.stableTimer = null;
       this.maybeSpeculate();
@@ -609,8 +674,8 @@ export class CallPipeline {
     if (!this.cfg.speculation || this.mode !== "live") return;
     if (this.callerTurns === 0 && this.rules.isVoicemailGreeting(this.turnTaker.text)) return;
     if (this.current && !this.current.finished) return;
-    // Only while the caller is quiet: a stable interim mid-sentence is usually a pause for breath.
-    if (this.vad.speaking) return;
+    // Only while the caller is quiet (in a pause or after the VAD stop).
+    if (this.vad.speaking && !this.paused) return;
     const text = this.turnTaker.text;
     if (!text || isBackchannel(text) || words(text).length === 0) return;
     if (this.speculative && sameUtterance(this.speculative.userText, text)) return;
@@ -802,6 +867,7 @@ export class CallPipeline {
   private finishPersonaTurn(t: PersonaTurn, heardText: string): void {
     if (t.finished) return;
     t.finished = true;
+    if (t.kind === "greeting") this.greetingEndedAt = this.clock.now();
     this.byContext.delete(t.contextId);
     const now = this.clock.now();
     const l = t.latency;

@@ -1,14 +1,21 @@
 /**
  * Splits a streamed LLM reply into speakable chunks for TTS: whole sentences, except that the
- * FIRST chunk of a turn may end early at a clause boundary (`,;:—`) once it has
- * `firstChunkMinChars`, so audio can start sooner. Very long runs are cut at whitespace after
+ * FIRST chunk of a turn ends early — at a clause boundary (`,;:—`) once it has
+ * `firstChunkMinChars`, or at the first word boundary once it has `firstChunkWordChars` — so
+ * audio starts after the first few words (a little prosody traded for ~10 ms). The SECOND chunk
+ * may end at a clause boundary once it has `secondChunkClauseChars`, so a long first sentence
+ * does not hold the audio after those first words back until it ends. Very long runs are cut at whitespace after
  * `maxChars`. Decimal points and common abbreviations do not end a sentence.
  * Isolated and pure: no knowledge of the pipeline.
  */
 
 export interface SentenceChunkerOptions {
-  /** Min length before the first chunk may end at a clause boundary. @default 24 */
+  /** Min length before the first chunk may end at a clause boundary. @default 10 */
   firstChunkMinChars?: number;
+  /** Min length before the first chunk may end at any word boundary; 0 turns that off. @default 12 */
+  firstChunkWordChars?: number;
+  /** Min length before the second chunk may end at a clause boundary. @default 24 */
+  secondChunkClauseChars?: number;
   /** Min length of any sentence chunk (shorter sentences are merged with the next). @default 8 */
   minChars?: number;
   /** Force a cut at whitespace beyond this length. @default 220 */
@@ -21,11 +28,15 @@ export class SentenceChunker {
   private buf = "";
   private emitted = 0;
   private readonly firstMin: number;
+  private readonly firstWordMin: number;
+  private readonly secondClauseMin: number;
   private readonly minChars: number;
   private readonly maxChars: number;
 
   constructor(opts: SentenceChunkerOptions = {}) {
-    this.firstMin = opts.firstChunkMinChars ?? 24;
+    this.firstMin = opts.firstChunkMinChars ?? 10;
+    this.firstWordMin = opts.firstChunkWordChars ?? 12;
+    this.secondClauseMin = opts.secondChunkClauseChars ?? 24;
     this.minChars = opts.minChars ?? 8;
     this.maxChars = opts.maxChars ?? 220;
   }
@@ -70,7 +81,9 @@ export class SentenceChunker {
         if (i + 1 >= this.minChars) return i + 1;
       } else if (c === "\n" && i >= this.minChars) {
         return i + 1;
-      } else if (this.emitted === 0 && (c === "," || c === ";" || c === ":" || c === "—") && atSpace && i + 1 >= this.firstMin) {
+      } else if (this.emitted < 2 && (c === "," || c === ";" || c === ":" || c === "—") && atSpace && i + 1 >= (this.emitted === 0 ? this.firstMin : this.secondClauseMin)) {
+        return i + 1;
+      } else if (this.emitted === 0 && this.firstWordMin > 0 && c !== " " && atSpace && i + 1 >= this.firstWordMin) {
         return i + 1;
       }
       if (i >= this.maxChars && c === " ") return i + 1;

@@ -3,7 +3,10 @@
  * caller's turn is over.
  *
  * - `speech_final` ends the turn (primary signal); so does the result of a `Finalize` sent on a
- *   local VAD stop, if the caller is still quiet when it arrives.
+ *   local VAD stop, if the caller is still quiet when it arrives. A `Finalize` sent early (on a
+ *   short pause, `noteFinalizeSent()`) whose result arrives while the caller is still inside the
+ *   VAD hangover does not end the turn then: it ends it at the VAD stop, unless the caller
+ *   resumed (`onSpeechResumed()`) or new words arrived in between.
  * - `UtteranceEnd` ends it if words are pending but no `speech_final` came.
  * - A silence timeout ends it otherwise: `timeoutMs` after the last transcript activity or local
  *   VAD stop, while the caller is not speaking, with whatever text exists (finals, else the last
@@ -40,6 +43,10 @@ export class TurnTaker {
   private speechEndAt: number | null = null;
   private timer: TimerHandle | null = null;
   private readonly timeoutMs: number;
+  /** A Finalize was sent and the caller has not resumed since. */
+  private awaitingFinalize = false;
+  /** That Finalize's result arrived while the caller was still (VAD-)speaking, with nothing new after it. */
+  private finalizedInHangover = false;
 
   constructor(private readonly opts: TurnTakerOptions) {
     this.timeoutMs = opts.timeoutMs ?? 1200;
@@ -71,8 +78,16 @@ export class TurnTaker {
         this.complete("finalize");
         return;
       }
+      if (r.fromFinalize) {
+        // Still inside the hangover: the VAD stop decides.
+        this.finalizedInHangover = this.awaitingFinalize && this.finals.length > 0;
+        this.awaitingFinalize = false;
+      } else if (t) {
+        this.finalizedInHangover = false;
+      }
     } else {
       this.interim = t;
+      if (t) this.finalizedInHangover = false;
     }
     if (this.hasPending) this.arm();
   }
@@ -88,7 +103,23 @@ export class TurnTaker {
   /** Local VAD says the caller stopped; `quietMs` is the hangover already elapsed. */
   onVadStop(quietMs: number): void {
     this.speechEndAt = this.opts.clock.now() - quietMs;
+    if (this.finalizedInHangover && this.finals.length > 0 && !this.interim) {
+      this.complete("finalize");
+      return;
+    }
     this.arm();
+  }
+
+  /** A `Finalize` was sent to the transcriber (its result may end the turn). */
+  noteFinalizeSent(): void {
+    this.awaitingFinalize = true;
+    this.finalizedInHangover = false;
+  }
+
+  /** The caller spoke again after a short pause: an earlier Finalize's result no longer ends the turn. */
+  onSpeechResumed(): void {
+    this.awaitingFinalize = false;
+    this.finalizedInHangover = false;
   }
 
   /** When the caller stopped speaking last (for latency and speculation). */
@@ -100,6 +131,8 @@ export class TurnTaker {
     this.finals = [];
     this.interim = "";
     this.startedAt = null;
+    this.awaitingFinalize = false;
+    this.finalizedInHangover = false;
     this.disarm();
   }
 

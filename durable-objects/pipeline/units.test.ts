@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { encodeSpeech, silence } from "../../sandbox/codec/speech-codec";
 import { binaryToBytes, countNonSpace, indexAfterNonSpace, messageText, realClock, type TranscriptResult } from "../providers/types";
 import { EnergyVad, base64ToBytes, bytesToBase64 } from "./audio";
-import { isBackchannel, shouldBargeIn } from "./barge-in";
+import { isBackchannel, isPickup, shouldBargeIn } from "./barge-in";
 import { CallRules } from "./call-rules";
 import { SentenceChunker } from "./sentence-chunker";
 import { normalizeUtterance, sameUtterance } from "./speculation";
@@ -76,13 +76,24 @@ describe("EnergyVad", () => {
 
 describe("SentenceChunker", () => {
   it("emits whole sentences as they complete, a clause early for the first chunk", () => {
-    const c = new SentenceChunker({ firstChunkMinChars: 20 });
+    const c = new SentenceChunker({ firstChunkMinChars: 20, firstChunkWordChars: 0 });
     const out: string[] = [];
     for (const tok of "Well, that is a great question, honestly. Dr. Smith said 3.5 miles is fine! Want to try? Sure".split(/(?<= )/)) {
       out.push(...c.push(tok));
     }
     out.push(...c.flush());
     expect(out).toEqual(["Well, that is a great question,", "honestly.", "Dr. Smith said 3.5 miles is fine!", "Want to try?", "Sure"]);
+  });
+
+  it("by default ends the first chunk after its first few words, later chunks at sentence ends", () => {
+    const c = new SentenceChunker();
+    const out: string[] = [];
+    for (const tok of "Great to hear from you today. How was the run?".split(/(?<= )/)) out.push(...c.push(tok));
+    out.push(...c.flush());
+    expect(out).toEqual(["Great to hear", "from you today.", "How was the run?"]);
+    // A clause end after 10 characters comes first.
+    const d = new SentenceChunker();
+    expect(d.push("Right then, so ")).toEqual(["Right then,"]);
   });
 
   it("holds short sentences back and cuts runaway text at whitespace", () => {
@@ -101,14 +112,41 @@ describe("barge-in gate", () => {
     for (const t of ["wait", "no stop", "hold on", "yeah but what about Sunday", ""]) expect(isBackchannel(t), t).toBe(false);
   });
 
-  it("needs two real words or 500 ms of voice, never a backchannel, never inside the echo guard", () => {
-    const base = { voicedMs: 0, personaAudibleForMs: 2000 };
+  it("decides on the first partial word that cannot become a backchannel, with a voiced-time guard", () => {
+    const base = { voicedMs: 200, personaAudibleForMs: 2000 };
+    // "S" may still be "sure"; "So" cannot be any backchannel word.
+    expect(shouldBargeIn({ ...base, text: "S" })).toBe(false);
+    expect(shouldBargeIn({ ...base, text: "So" })).toBe(true);
+    expect(shouldBargeIn({ ...base, text: "wait" })).toBe(true);
     expect(shouldBargeIn({ ...base, text: "hold on" })).toBe(true);
-    expect(shouldBargeIn({ ...base, text: "wait" })).toBe(false);
-    expect(shouldBargeIn({ ...base, text: "uh-huh", voicedMs: 900 })).toBe(false);
-    expect(shouldBargeIn({ ...base, text: "", voicedMs: 520 })).toBe(true);
+    // Too little voice yet: a click or a cough with a stray letter.
+    expect(shouldBargeIn({ ...base, text: "So", voicedMs: 100 })).toBe(false);
+    // Backchannels, whole or in progress, never interrupt however long they are voiced.
+    for (const text of ["uh-huh", "Uh-hu", "yeah", "Yea", "okay", "ok", "mm-hmm", "Mm", "right", "Rig", "I see", "oh okay", "yeah yeah yeah"]) {
+      expect(shouldBargeIn({ ...base, text, voicedMs: 900 }), text).toBe(false);
+    }
+    // "okay so listen": interrupts once a word that is not a backchannel appears.
+    expect(shouldBargeIn({ ...base, text: "okay" })).toBe(false);
+    expect(shouldBargeIn({ ...base, text: "okay so" })).toBe(true);
+    expect(shouldBargeIn({ ...base, text: "yeah but what" })).toBe(true);
+    // Voice with no words at all needs longer.
+    expect(shouldBargeIn({ ...base, text: "", voicedMs: 500 })).toBe(false);
+    expect(shouldBargeIn({ ...base, text: "", voicedMs: 720 })).toBe(true);
     expect(shouldBargeIn({ ...base, text: "hold on", personaAudibleForMs: 100 })).toBe(false);
     expect(shouldBargeIn({ ...base, text: "hold on" }, { enabled: false })).toBe(false);
+  });
+
+  it("lets a phone pickup over the greeting through, but not a real interruption", () => {
+    const base = { voicedMs: 600, personaAudibleForMs: 2000, pickup: true };
+    for (const text of ["Hello?", "Hel", "Hi, who's this?", "Hello, who is this?", "Yes, hello", "Hey"]) {
+      expect(shouldBargeIn({ ...base, text }), text).toBe(false);
+      expect(isPickup(text) || text === "Hel", text).toBe(true);
+    }
+    expect(shouldBargeIn({ ...base, text: "Hello, I can't" })).toBe(true);
+    expect(shouldBargeIn({ ...base, text: "Hello? Tell" })).toBe(true);
+    // Outside the pickup window "Hello?" is talk.
+    expect(shouldBargeIn({ ...base, text: "Hello?", pickup: false })).toBe(true);
+    expect(isPickup("Hello? Tell me everything")).toBe(false);
   });
 });
 
@@ -164,6 +202,35 @@ describe("TurnTaker", () => {
     expect(b.turns).toEqual([]);
     await vi.advanceTimersByTimeAsync(2);
     expect(b.turns.map((t) => [t.text, t.reason])).toEqual([["call me back", "timeout"]]);
+  });
+
+  it("an early Finalize's result inside the VAD hangover ends the turn only at the VAD stop", () => {
+    let speaking = true;
+    const turns: CallerTurn[] = [];
+    const tt = new TurnTaker({ clock: realClock, timeoutMs: 1000, isSpeaking: () => speaking, onTurn: (t) => turns.push(t) });
+    tt.noteFinalizeSent();
+    tt.onTranscript(r("call me back", { isFinal: true, fromFinalize: true }));
+    expect(turns).toEqual([]);
+    speaking = false;
+    tt.onVadStop(200);
+    expect(turns.map((t) => [t.text, t.reason])).toEqual([["call me back", "finalize"]]);
+  });
+
+  it("does not end the turn on an early Finalize's result when the caller resumed or said more", () => {
+    let speaking = true;
+    const turns: CallerTurn[] = [];
+    const tt = new TurnTaker({ clock: realClock, timeoutMs: 1000, isSpeaking: () => speaking, onTurn: (t) => turns.push(t) });
+    tt.noteFinalizeSent();
+    tt.onTranscript(r("call me", { isFinal: true, fromFinalize: true }));
+    tt.onSpeechResumed();
+    tt.onTranscript(r("back"));
+    speaking = false;
+    tt.onVadStop(200);
+    expect(turns).toEqual([]);
+    // The Finalize sent at the stop covers the rest.
+    tt.noteFinalizeSent();
+    tt.onTranscript(r("back", { isFinal: true, fromFinalize: true }));
+    expect(turns.map((t) => [t.text, t.reason])).toEqual([["call me back", "finalize"]]);
   });
 });
 
