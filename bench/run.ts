@@ -139,12 +139,20 @@ function setKnobs(stack: Stack, personaMsPerChar: number): void {
   e.elevenlabs.knobs.set({ firstByteMs: INJECTED.ttsFirstByteMs, jitterMs: 0, msPerChar: personaMsPerChar });
 }
 
+/** The Worker's last warn/error log lines (e.g. why a placement failed), newest last. */
+const serverProblems: string[] = [];
+function keepServerProblem(line: string): void {
+  if (!/"level":"(warn|error)"|Error|error:/.test(line)) return;
+  serverProblems.push(line.length > 400 ? `${line.slice(0, 400)}…` : line);
+  if (serverProblems.length > 20) serverProblems.shift();
+}
+
 async function bootStack(label: string, speculation: boolean, runtime: StackRuntime = RUNTIME): Promise<Stack> {
   log(`[${elapsed()}] starting stack ${label} on ${runtime} (speculation ${speculation ? "on" : "off"})…`);
   // --data-dir puts Postgres and wrangler's Durable Object storage there (e.g. /dev/shm to take disk out of the picture).
   // Postgres (PGlite, synchronous WASM queries) runs in a worker thread, off the loop that times media frames.
   const dataDir = flags["data-dir"] ? `${flags["data-dir"]}/${label}` : undefined;
-  const stack = await startStack({ vars: { PIPELINE_CONFIG_JSON: JSON.stringify({ speculation }) }, dataDir, fresh: dataDir !== undefined, runtime, pgThread: flags["pg-main-thread"] !== true });
+  const stack = await startStack({ vars: { PIPELINE_CONFIG_JSON: JSON.stringify({ speculation }) }, dataDir, fresh: dataDir !== undefined, runtime, pgThread: flags["pg-main-thread"] !== true, log: keepServerProblem });
   const t = stack.timings;
   log(`[${elapsed()}] stack up at ${stack.baseUrl} (sandbox ${t.sandboxMs.toFixed(0)} ms, migrate ${t.migrateMs.toFixed(0)}, seed ${t.seedMs.toFixed(0)}, SPA build ${t.buildMs.toFixed(0)}, ${runtime} ${t.wranglerMs.toFixed(0)})`);
   return stack;
@@ -304,6 +312,7 @@ async function concurrencyPhase(stack: Stack, us: BenchUser[], personaId: string
   const jitter = summarize(deviation);
   // Placement failed = POST /api/calls did not answer 2xx (the emulator never saw the call).
   const placementFailed = runs.filter((x) => x.callId === null).length;
+  if (placementFailed > 0) for (const line of serverProblems.slice(-3)) log(`  worker said: ${line}`);
   log(`  live streams at once (max) ${maxLive}; failed placements ${placementFailed}; failed calls ${r.failed.length}${r.failed.length ? ` (${[...new Set(r.failed)].slice(0, 3).join(" | ")})` : ""}; unanswered turns ${r.unanswered}`);
   log(`  frames ${frames}; underruns ${underruns}; dropped frames ${dropped}; pacing deviation ${formatSummary(jitter)}; max lead ${maxLead.toFixed(0)} ms`);
   log(`  v2v under load ${formatSummary(summarize(r.v2v))}; greeting under load ${formatSummary(summarize(r.greeting))}`);
