@@ -365,15 +365,7 @@ describe("browser call", () => {
     // The Twilio route never reaches a browser call.
     expect((await twilioUpgrade(callId)).status).toBe(404);
     const spare = openStream(await open());
-    const res = await open();
-    expect(res.status).toBe(101);
-    const ws = res.webSocket;
-    if (!ws) throw new Error("no socket");
-    ws.accept();
-    const received: { event: string }[] = [];
-    ws.addEventListener("message", (ev) => {
-      if (typeof ev.data === "string") received.push(JSON.parse(ev.data) as { event: string });
-    });
+    const { ws, received } = openStream(await open());
     const streamSid = "MZbrowser";
     ws.send(JSON.stringify({ event: "connected", protocol: "Call", version: "1.0.0" }));
     ws.send(
