@@ -129,4 +129,30 @@ describe("startStack", () => {
       await stack.close();
     }
   });
+
+  it("runs the same Worker in Miniflare (runtime: miniflare): API, SPA assets, Durable Object state, /__scheduled", { timeout: 300_000 }, async () => {
+    const dataDir = await tempDir();
+    const account = { email: "miniflare@example.com", password: "miniflare pass 123", name: "Miniflare Test" };
+    let stack = await startStack({ dataDir, runtime: "miniflare" });
+    try {
+      expect(stack.runtime).toBe("miniflare");
+      expect((await fetch(`${stack.baseUrl}/health`)).status).toBe(200);
+      const spa = await fetch(`${stack.baseUrl}/some/spa/route`);
+      expect(spa.status).toBe(200);
+      expect(spa.headers.get("content-type")).toMatch(/text\/html/);
+      expect((await post(stack, "/api/auth/login", { email: "demo@callmeback.ai", password: "demo-pass-123" })).status).toBe(200);
+      expect((await post(stack, "/api/auth/register", account)).status).toBe(201);
+      const cron = await fetch(`${stack.baseUrl}/__scheduled?cron=${encodeURIComponent("* * * * *")}`);
+      expect(cron.status).toBe(200);
+    } finally {
+      await stack.close();
+    }
+    await expect(fetch(`${stack.baseUrl}/health`)).rejects.toThrow();
+    stack = await startStack({ dataDir, runtime: "miniflare" });
+    try {
+      expect((await post(stack, "/api/auth/login", { email: account.email, password: account.password })).status).toBe(200);
+    } finally {
+      await stack.close();
+    }
+  });
 });
