@@ -2,8 +2,10 @@
  * Scripted callees for the benchmark (Twilio emulator scenario format, sandbox/twilio/README.md).
  * Every latency turn waits until the persona has spoken and then been quiet for a while, so each
  * caller utterance ends in silence and yields one clean voice-to-voice sample; barge-in turns
- * speak over a reply the persona is in the middle of.
+ * speak over a reply the persona is in the middle of; backchannel turns say "uh-huh"-type words
+ * over a reply, which must never interrupt it.
  */
+import { couldBeBackchannel } from "../../durable-objects/pipeline/barge-in";
 import type { Scenario, Step } from "../../sandbox/twilio/scenario";
 
 /** Short, distinct caller lines (the sandbox LLM answers by content, so they vary the replies). */
@@ -59,19 +61,38 @@ export function bargeInScenario(n: number, speakingMs = 600, offset = 0): Scenar
   return { name: "bench-barge-in", answer: "human", rings: 1, steps };
 }
 
+/** One-word acknowledgements the backchannel rounds say over the persona. */
+export const BACKCHANNEL_LINES = ["uh-huh", "yeah", "okay", "mm-hmm", "right"] as const;
+
+/**
+ * `n` rounds of: ask a question after the persona is quiet, then say `perReply` backchannels
+ * over its answer, the first `speakingMs` after it becomes audible and each next one
+ * `speakingMs` after the previous (if the persona still speaks). Ends with a hang-up.
+ */
+export function backchannelScenario(n: number, perReply = 2, speakingMs = 700, offset = 0): Scenario {
+  const steps: Step[] = [];
+  let b = offset;
+  for (let k = 0; k < n; k++) {
+    steps.push({ say: LONG_ANSWER_LINES[(k + offset) % LONG_ANSWER_LINES.length] as string, ...WAIT });
+    for (let j = 0; j < perReply; j++) {
+      steps.push({ backchannel: BACKCHANNEL_LINES[b++ % BACKCHANNEL_LINES.length] as string, personaSpeakingMs: speakingMs, timeoutMs: 10_000 });
+    }
+  }
+  steps.push({ hangup: true, ...WAIT });
+  return { name: "bench-backchannel", answer: "human", rings: 1, steps };
+}
+
 /**
  * Ms of caller audio after which the pipeline's barge-in gate (durable-objects/pipeline/barge-in.ts)
- * can first fire: `minWords` words begun in the transcript OR `minVoicedMs` of voice, whichever
- * comes first (the second word counts once its first character has been spoken, at `msPerChar`).
+ * can first fire: the first character at which the text so far can no longer become a
+ * backchannel (characters are decoded at `msPerChar`), and at least `minVoicedMs` of voice.
+ * Null when the text never leaves the backchannel list (it must never interrupt).
  * A lower bound: it ignores Deepgram's interim cadence and the VAD onset.
  */
-export function gateReadyMs(text: string, msPerChar: number, minWords: number, minVoicedMs: number): number {
-  let words = 0;
+export function gateReadyMs(text: string, msPerChar: number, minVoicedMs: number): number | null {
   for (let i = 0; i < text.length; i++) {
-    const startsWord = text[i] !== " " && (i === 0 || text[i - 1] === " ");
-    if (!startsWord) continue;
-    words++;
-    if (words === minWords) return Math.min(minVoicedMs, (i + 1) * msPerChar);
+    if (text[i] === " ") continue;
+    if (!couldBeBackchannel(text.slice(0, i + 1))) return Math.max(minVoicedMs, (i + 1) * msPerChar);
   }
-  return minVoicedMs;
+  return null;
 }

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { parseStat } from "../../bench/lib/cpu";
 import { analysePlayback, type OutboundEvent } from "../../bench/lib/frames";
-import { gateReadyMs, latencyScenario, bargeInScenario } from "../../bench/lib/scenarios";
+import { backchannelScenario, gateReadyMs, latencyScenario, bargeInScenario } from "../../bench/lib/scenarios";
 import { percentile, summarize } from "../../bench/lib/stats";
 import { base64Bytes, isVoicedMulaw } from "../../bench/lib/tap";
 import { encodeSpeech } from "../../sandbox/codec/speech-codec";
@@ -98,11 +98,23 @@ describe("helpers", () => {
     expect(parseStat("garbage")).toBeNull();
   });
 
-  it("the barge-in gate can fire at two begun words or the voiced minimum, whichever is first", () => {
-    expect(gateReadyMs("Sorry, can I stop you there?", 60, 2, 500)).toBe(480);
-    expect(gateReadyMs("Hey you there", 60, 2, 500)).toBe(300);
-    expect(gateReadyMs("Stop", 60, 2, 500)).toBe(500);
-    expect(gateReadyMs("Absolutely wonderful", 60, 2, 500)).toBe(500);
+  it("the barge-in gate can fire at the first character that rules out a backchannel, after the voiced minimum", () => {
+    // "S" may be "sure"; "So" cannot: 2 characters = 120 ms, raised to the 160 ms voiced minimum.
+    expect(gateReadyMs("Sorry, can I stop you there?", 60, 160)).toBe(160);
+    // "H" may be "huh"/"hmm"; "He" is a prefix of no backchannel word.
+    expect(gateReadyMs("Hey you there", 60, 100)).toBe(120);
+    // "Okay so": "Okay s" may still be "okay sure"; "Okay so" (7 characters) cannot.
+    expect(gateReadyMs("Okay so listen", 60, 160)).toBe(420);
+    // Backchannels never leave the list: the gate never fires.
+    for (const t of ["uh-huh", "yeah", "okay", "mm-hmm", "right"]) expect(gateReadyMs(t, 60, 160), t).toBeNull();
+  });
+
+  it("backchannel rounds say one-word acknowledgements over each long answer", () => {
+    const steps = backchannelScenario(2, 2, 700).steps ?? [];
+    const bc = steps.flatMap((st) => ("backchannel" in st ? [st.backchannel] : []));
+    expect(bc).toEqual(["uh-huh", "yeah", "okay", "mm-hmm"]);
+    expect(steps.filter((st) => "say" in st)).toHaveLength(2);
+    expect(steps.at(-1)).toMatchObject({ hangup: true });
   });
 
   it("a media payload's length comes from its base64 length (20, 40 and 60 ms messages)", () => {
