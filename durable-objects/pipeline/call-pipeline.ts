@@ -49,7 +49,7 @@ export interface PipelineProviders {
 export interface PipelineConfig {
   /** Max audio ahead of real time at Twilio. @default 200 */
   leadMs: number;
-  /** Pacer tick. @default 20 */
+  /** Pacer tick, and the most audio per outbound `media` message. @default 60 */
   tickMs: number;
   /** Wait this long past the expected end of a turn's audio for its end mark. @default 1500 */
   markGraceMs: number;
@@ -83,7 +83,7 @@ export interface PipelineConfig {
 
 export const DEFAULT_PIPELINE_CONFIG: PipelineConfig = {
   leadMs: 200,
-  tickMs: 20,
+  tickMs: 60,
   markGraceMs: 1500,
   vad: {},
   turnTimeoutMs: 1200,

@@ -4,9 +4,12 @@
  *
  * - TTS audio of each persona turn is appended in arbitrary chunks and cut into 160-byte frames
  *   (views, no copies, except a frame straddling two chunks).
- * - Frames are sent no more than `leadMs` ahead of real time: Twilio plays whatever it has
- *   buffered, so a small lead keeps barge-in (`clear`) effective and the heard-text estimate
- *   honest.
+ * - Frames go out as `media` messages of up to `tickMs` of audio (60 ms: 3 frames, base64 once),
+ *   no more than `leadMs` ahead of real time: Twilio plays whatever it has buffered, so a small
+ *   lead keeps barge-in (`clear`) effective and the heard-text estimate honest. The pacer wakes
+ *   every `tickMs` while frames are queued. A message is shorter when fewer frames are queued (a
+ *   turn's first audio and its last frames go out at once, never waiting to fill a message) or
+ *   when a mark falls inside it; when only the lead limits it, the rest waits for the next tick.
  * - A mark `t<turn>-s<segment>` is sent right after the frame holding the last character of each
  *   segment (from ElevenLabs alignment; at turn end without alignment), and `t<turn>-end` after
  *   the turn's last frame.
@@ -31,7 +34,7 @@ export interface PlaybackOptions {
   send(json: string): void;
   /** Max audio buffered at Twilio ahead of real time. @default 200 */
   leadMs?: number;
-  /** Pump interval while frames are queued. @default 20 */
+  /** Pump interval while frames are queued, and the most audio per `media` message (whole frames). @default 60 */
   tickMs?: number;
   /** How long past the expected end of audio to wait for a turn's end mark. @default 1500 */
   markGraceMs?: number;
@@ -83,6 +86,10 @@ export class Playback {
   private readonly clock: Clock;
   private readonly leadMs: number;
   private readonly tickMs: number;
+  /** Frames per `media` message at most (`tickMs` / 20, at least 1). */
+  private readonly framesPerMessage: number;
+  /** Reused buffer a multi-frame message is assembled in before its base64 encoding. */
+  private readonly scratch: Uint8Array;
   private readonly markGraceMs: number;
   private streamSid: string | null = null;
   private readonly turns: PlaybackTurn[] = [];
@@ -103,7 +110,9 @@ export class Playback {
   constructor(private readonly opts: PlaybackOptions) {
     this.clock = opts.clock;
     this.leadMs = opts.leadMs ?? 200;
-    this.tickMs = opts.tickMs ?? 20;
+    this.tickMs = opts.tickMs ?? 60;
+    this.framesPerMessage = Math.max(1, Math.floor(this.tickMs / FRAME_MS));
+    this.scratch = new Uint8Array(this.framesPerMessage * FRAME_BYTES);
     this.markGraceMs = opts.markGraceMs ?? 1500;
   }
 
@@ -300,11 +309,12 @@ export class Playback {
       const t = this.turns.find((x) => !x.endMarkSent && !x.cancelled);
       if (!t) break;
       if (t.head < t.frames.length) {
-        if (this.playEndAt - now + FRAME_MS > this.leadMs) break;
-        const frame = t.frames[t.head];
-        t.frames[t.head] = EMPTY;
-        t.head++;
-        if (!frame) continue;
+        const queued = t.frames.length - t.head;
+        const roomFrames = Math.floor((this.leadMs - (this.playEndAt - now)) / FRAME_MS);
+        let n = Math.min(this.framesPerMessage, queued, roomFrames);
+        // Only the lead limits it: the whole message waits for the next tick (Twilio still holds ≥ lead − tick).
+        if (n <= 0 || (n < this.framesPerMessage && n < queued)) break;
+        n = Math.min(n, this.framesToNextMark(t));
         if (this.playEndAt <= now) {
           // Underrun (or first audio): playback restarts now.
           this.anchorStreamMs = this.sentStreamMs;
@@ -315,10 +325,11 @@ export class Playback {
           t.streamBase = this.sentStreamMs;
           this.opts.onFirstFrame?.(t.turn, now);
         }
-        this.opts.send(mediaMessage(sid, bytesToBase64(frame)));
-        this.sentStreamMs += FRAME_MS;
-        this.playEndAt += FRAME_MS;
-        t.sentMs += FRAME_MS;
+        this.opts.send(mediaMessage(sid, this.encodeFrames(t, n)));
+        const ms = n * FRAME_MS;
+        this.sentStreamMs += ms;
+        this.playEndAt += ms;
+        t.sentMs += ms;
         const lead = this.playEndAt - now;
         if (lead > this.maxLeadObservedMs) this.maxLeadObservedMs = lead;
         this.setAudible(true);
@@ -353,13 +364,53 @@ export class Playback {
     this.schedule(now);
   }
 
+  /**
+   * Takes the next `n` frames of the turn and returns them base64-encoded as one payload: frames
+   * that are consecutive views of one TTS chunk are encoded in place, others copied into `scratch`.
+   */
+  private encodeFrames(t: PlaybackTurn, n: number): string {
+    const first = t.frames[t.head] ?? EMPTY;
+    let contiguous = true;
+    for (let i = 1; i < n && contiguous; i++) {
+      const f = t.frames[t.head + i] ?? EMPTY;
+      contiguous = f.buffer === first.buffer && f.byteOffset === first.byteOffset + i * FRAME_BYTES;
+    }
+    let payload: string;
+    if (contiguous) {
+      payload = bytesToBase64(new Uint8Array(first.buffer, first.byteOffset, n * FRAME_BYTES));
+    } else {
+      for (let i = 0; i < n; i++) this.scratch.set(t.frames[t.head + i] ?? EMPTY, i * FRAME_BYTES);
+      payload = bytesToBase64(this.scratch, 0, n * FRAME_BYTES);
+    }
+    for (let i = 0; i < n; i++) t.frames[t.head + i] = EMPTY;
+    t.head += n;
+    return payload;
+  }
+
+  /** Frames that can go out before the next unsent mark must follow (so marks stay frame-exact). */
+  private framesToNextMark(t: PlaybackTurn): number {
+    let limit = Infinity;
+    for (const m of t.marks) {
+      if (m.sent || m.atMs === null || m.atMs <= t.sentMs) continue;
+      limit = Math.min(limit, Math.ceil((m.atMs - t.sentMs) / FRAME_MS - 1e-9));
+    }
+    return Math.max(1, limit);
+  }
+
   private schedule(now: number): void {
     const pending = this.turns.some((t) => !t.cancelled && t.head < t.frames.length);
-    if (pending && this.timer === null) {
-      this.timer = this.clock.setTimeout(() => {
-        this.timer = null;
-        this.pump();
-      }, this.tickMs);
+    if (pending) {
+      // The tick re-runs pump → schedule, finishing overdue turns first: no idle timer meanwhile.
+      if (this.timer === null) {
+        this.timer = this.clock.setTimeout(() => {
+          this.timer = null;
+          this.finishOverdue(this.clock.now());
+          this.pump();
+        }, this.tickMs);
+      }
+      if (this.idleTimer !== null) this.clock.clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+      return;
     }
     // Wake when the buffered audio should have played out, or an end mark is overdue.
     if (this.idleTimer !== null) this.clock.clearTimeout(this.idleTimer);
@@ -380,11 +431,16 @@ export class Playback {
 
   private checkIdle(): void {
     const now = this.clock.now();
+    this.finishOverdue(now);
+    this.updateAudible(now);
+    this.schedule(now);
+  }
+
+  /** Finishes turns whose end mark is overdue (expected end + grace passed). */
+  private finishOverdue(now: number): void {
     for (const t of [...this.turns]) {
       if (t.endMarkSent && !t.done && now >= t.expectedEndAt + this.markGraceMs) this.finishTurn(t);
     }
-    this.updateAudible(now);
-    this.schedule(now);
   }
 
   private updateAudible(now: number): void {

@@ -455,7 +455,9 @@ export class FakePhone {
     const msg = JSON.parse(json) as { event: string; media?: { payload: string }; mark?: { name: string } };
     this.received.push({ event: msg.event, name: msg.mark?.name, at: this.clock.now() });
     if (msg.event === "media" && msg.media) {
-      this.queue.push(base64ToBytes(msg.media.payload));
+      // Twilio plays any payload length: queue it as 20 ms frames (the last one may be short).
+      const bytes = base64ToBytes(msg.media.payload);
+      for (let off = 0; off < bytes.length; off += 160) this.queue.push(bytes.subarray(off, Math.min(bytes.length, off + 160)));
       const buffered = this.queue.filter((x) => typeof x !== "string").length * 20;
       if (buffered > this.maxBufferedMs) this.maxBufferedMs = buffered;
     } else if (msg.event === "mark" && msg.mark) {
