@@ -48,7 +48,7 @@ describe("Playback", () => {
     playback.stop();
   });
 
-  it("paces 60 ms messages on a 60 ms tick, never more than 200 ms ahead, bytes unchanged", () => {
+  it("paces 60 ms messages 60 ms apart, never more than 200 ms ahead, bytes unchanged", () => {
     const { playback, media, sentMs, sent } = setup();
     playback.beginTurn(1);
     // Chunks that do not divide into frames: frames straddle chunks.
@@ -64,6 +64,8 @@ describe("Playback", () => {
     }
     expect(sentMs()).toBe(1000);
     expect(playback.maxLeadObservedMs).toBeLessThanOrEqual(200);
+    // After the first 180 ms, each message leaves the moment it fits (140 ms still buffered), 60 ms apart.
+    expect(media().slice(3, 6).map((m) => m.at - start)).toEqual([40, 100, 160]);
     const sizes = media().map((m) => m.bytes?.length ?? 0);
     // Every message but the turn's last is a full 60 ms; the last holds what remained (1000 = 16 × 60 + 40).
     expect(sizes.slice(0, -1).every((n) => n === 480)).toBe(true);

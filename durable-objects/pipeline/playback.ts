@@ -6,8 +6,9 @@
  *   (views, no copies, except a frame straddling two chunks).
  * - Frames go out as `media` messages of up to `tickMs` of audio (60 ms: 3 frames, base64 once),
  *   no more than `leadMs` ahead of real time: Twilio plays whatever it has buffered, so a small
- *   lead keeps barge-in (`clear`) effective and the heard-text estimate honest. The pacer wakes
- *   every `tickMs` while frames are queued. A message is shorter when fewer frames are queued (a
+ *   lead keeps barge-in (`clear`) effective and the heard-text estimate honest. While frames are
+ *   queued the pacer wakes when the next full message fits within the lead (every `tickMs` in
+ *   steady state). A message is shorter when fewer frames are queued (a
  *   turn's first audio and its last frames go out at once, never waiting to fill a message) or
  *   when a mark falls inside it; when only the lead limits it, the rest waits for the next tick.
  * - A mark `t<turn>-s<segment>` is sent right after the frame holding the last character of each
@@ -402,11 +403,16 @@ export class Playback {
     if (pending) {
       // The tick re-runs pump → schedule, finishing overdue turns first: no idle timer meanwhile.
       if (this.timer === null) {
-        this.timer = this.clock.setTimeout(() => {
-          this.timer = null;
-          this.finishOverdue(this.clock.now());
-          this.pump();
-        }, this.tickMs);
+        // Wake when a full message fits within the lead again (at most one tick away).
+        const untilRoom = this.playEndAt - now - (this.leadMs - this.framesPerMessage * FRAME_MS);
+        this.timer = this.clock.setTimeout(
+          () => {
+            this.timer = null;
+            this.finishOverdue(this.clock.now());
+            this.pump();
+          },
+          untilRoom > 0 ? Math.min(this.tickMs, Math.ceil(untilRoom)) : this.tickMs,
+        );
       }
       if (this.idleTimer !== null) this.clock.clearTimeout(this.idleTimer);
       this.idleTimer = null;
