@@ -414,6 +414,9 @@ describe("CallPipeline", () => {
     expect(c.persona()).toHaveLength(1);
     expect(c.persona()[0]).toMatchObject({ kind: "greeting", interrupted: false, text: greeting });
     expect(c.turns().filter((t) => t.speaker === "caller").map((t) => t.text)).toEqual(["Hello?"]);
+    // The transcript reads greeting, then the pickup (recorded once the greeting finished).
+    expect(c.turns().map((t) => t.speaker)).toEqual(["persona", "caller"]);
+    expect(c.pipeline.conversation.map((m) => m.role)).toEqual(["assistant", "user"]);
     // The next thing the caller says is answered as usual.
     c.phone.say("What are we doing today? ");
     await until(() => c.persona().length >= 2);

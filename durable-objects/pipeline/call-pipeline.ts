@@ -188,6 +188,8 @@ export class CallPipeline {
   private earlyFinalizeSent = false;
   /** When the greeting finished (played or cut), for the pickup rule. */
   private greetingEndedAt: number | null = null;
+  /** A pickup said over the greeting, recorded once the greeting has finished (so the transcript reads greeting, then pickup). */
+  private pendingPickup: CallerTurn | null = null;
 
   constructor(private readonly opts: CallPipelineOptions) {
     this.clock = opts.clock ?? realClock;
@@ -538,8 +540,9 @@ export class CallPipeline {
     if ((greetingPlaying || begunInGreeting) && this.mode === "live" && isPickup(turn.text)) {
       this.speculatedThisUtterance = false;
       this.abortSpeculation();
-      this.recordCallerTurn(turn);
       this.callerTurns++;
+      if (greetingPlaying) this.pendingPickup = turn;
+      else this.recordCallerTurn(turn);
       return;
     }
     if (cur && !cur.finished) {
@@ -893,6 +896,9 @@ export class CallPipeline {
       },
     });
     this.emit({ type: "latency", turnIndex: t.index, latency: { ...l } });
+    const pickup = this.pendingPickup;
+    this.pendingPickup = null;
+    if (pickup) this.recordCallerTurn(pickup);
     if (this.current === t) {
       this.current = null;
       const next = this.queued.shift();
