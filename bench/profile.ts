@@ -4,9 +4,10 @@
  * profile of the Worker isolate is taken through wrangler dev's inspector, and prints the
  * functions with the most self time plus the workerd CPU per call-minute. With `--dump <file>`
  * it also writes every call's outbound frame arrivals (the tap) for offline pacing analysis.
- * `--silent` makes the callee say nothing after the greeting (what an open stream alone costs);
+ * `--silent` makes the callee say nothing after the greeting (what an open stream alone costs;
+ * `--silent-s` sets how long: two lengths separate the per-call fixed cost from the per-minute one);
  * `--cpu-only` skips the profiler (it costs workerd CPU itself).
- * Run: `npx tsx bench/profile.ts [--calls 4] [--turns 4] [--silent] [--spec off] [--dump /tmp/taps.json]`.
+ * Run: `npx tsx bench/profile.ts [--calls 4] [--turns 4] [--silent [--silent-s 25]] [--spec off] [--dump /tmp/taps.json]`.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -24,11 +25,11 @@ import { personaIdBySlug, provisionUsers } from "./lib/users";
 const WS = createRequire(import.meta.url)("ws") as typeof WebSocketType;
 
 const { values: flags } = parseArgs({
-  options: { calls: { type: "string" }, turns: { type: "string" }, dump: { type: "string" }, spec: { type: "string" }, silent: { type: "boolean", default: false }, "cpu-only": { type: "boolean", default: false } },
+  options: { calls: { type: "string" }, turns: { type: "string" }, dump: { type: "string" }, spec: { type: "string" }, silent: { type: "boolean", default: false }, "silent-s": { type: "string" }, "cpu-only": { type: "boolean", default: false } },
 });
 const calls = Number(flags.calls ?? 4);
-/** `--silent`: the callee says nothing after the greeting for 25 s (the cost of an open stream). */
-const SILENT: Scenario = { name: "bench-silent", rings: 1, steps: [{ wait: 25_000 }, { hangup: true }] };
+/** `--silent`: the callee says nothing after the greeting for `--silent-s` (25) s (the cost of an open stream). */
+const SILENT: Scenario = { name: "bench-silent", rings: 1, steps: [{ wait: Number(flags["silent-s"] ?? 25) * 1000 }, { hangup: true }] };
 const turns = Number(flags.turns ?? 4);
 
 interface ProfileNode {
