@@ -10,17 +10,18 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Call, CallEndReason, CallStatus, CallTurn, LiveEvent } from "../contracts/calls";
 import { createDb, type Db } from "../worker/db/client";
 import { callTurns, calls } from "../worker/db/schema";
 import { parseEnv, type Config } from "../worker/env";
 import { createLogger, type Logger } from "../worker/log";
 import { finalizeCall, recordEndReason, type CallOutcome } from "../worker/services/call-finalize";
-import { meteredChatModel } from "../worker/services/costs";
+import { insertCostEventsQuery, meteredChatModel, refreshCallCostQuery } from "../worker/services/costs";
 import { searchPastCalls } from "../worker/services/history";
 import { memoryChatModel } from "../worker/services/memory-extraction";
 import { STREAM_ROUTE_HEADER, STREAM_TOKEN_PARAM, verifyStartToken, type StreamTokenPurpose } from "../worker/services/stream-token";
-import { recordEvents } from "../worker/services/timeline";
+import { insertEventsQuery } from "../worker/services/timeline";
 import { hangupCall } from "../worker/services/twilio-rest";
 import { CallStore, INITIAL_STATE, toCallTurn, type CallSetup, type CallState, type StoredEvent } from "./call-store";
 import { CallMoney } from "./money/call-money";
@@ -43,8 +44,12 @@ export function onCallDtmf(hook: DtmfHook): void {
 
 /** The live cost ticker and budget checks run this often while the call is connected. */
 const MONEY_TICK_MS = 2_000;
-/** Flush batches to Postgres this long after the first unflushed write. */
-const FLUSH_DELAY_MS = 250;
+/**
+ * Flush batches to Postgres this long after the first unflushed write: a turn's writes (the turn,
+ * its usage and cost events) land within about a second of each other and go out as one batch,
+ * and the ops timeline sees a live call at most this late. `finish` flushes at once.
+ */
+const FLUSH_DELAY_MS = 1_000;
 /** A browser call that never connects its socket is canceled after this long (it would block new calls). */
 const BROWSER_CONNECT_TIMEOUT_MS = 120_000;
 /** A media socket must send a valid `start` this soon after connecting, or it is closed. */
@@ -697,38 +702,53 @@ export class CallSession extends DurableObject<Env> {
     }
   }
 
-  /** Copies unflushed turns and events to Postgres (idempotent), then marks them flushed. */
+  /**
+   * Copies unflushed cost events, turns and timeline events to Postgres (each idempotent) in one
+   * `db.batch` — one HTTP request, one transaction — then drops / marks them flushed locally.
+   * A failed batch leaves everything in place for the next flush.
+   */
   private async flush(): Promise<void> {
     if (!this.setupInfo) return;
-    await this.callMoney()
-      ?.flush()
-      .catch((err: unknown) => this.log.warn("cost event flush failed", { err }));
-    const callId = this.setupInfo.callId;
-    for (let round = 0; round < 20 && this.store.hasUnflushed(); round++) {
+    const { callId, userId } = this.setupInfo;
+    const money = this.callMoney();
+    for (let round = 0; round < 20; round++) {
+      const costs = money ? await money.pending() : { keys: [], events: [] };
       const { turns, events } = this.store.unflushed();
-      if (turns.length > 0) {
-        await this.db
-          .insert(callTurns)
-          .values(
-            turns.map((t) => ({
-              callId,
-              seq: t.seq,
-              speaker: t.speaker,
-              text: t.text,
-              interrupted: t.interrupted,
-              startedAt: new Date(t.startedAt),
-              endedAt: t.endedAt ? new Date(t.endedAt) : null,
-              latency: (t.latency ?? null) as Record<string, number | boolean | null> | null,
-            })),
-          )
-          .onConflictDoNothing({ target: [callTurns.callId, callTurns.seq] });
+      const statements: BatchItem<"pg">[] = [];
+      if (costs.events.length > 0) {
+        statements.push(insertCostEventsQuery(this.db, { callId, userId }, costs.events), refreshCallCostQuery(this.db, callId));
       }
-      if (events.length > 0) {
-        await recordEvents(
-          this.db,
-          events.map((e) => ({ callId, eventKey: e.key, at: new Date(e.at), type: e.type, service: e.service, message: e.message, data: e.data })),
+      if (turns.length > 0) {
+        statements.push(
+          this.db
+            .insert(callTurns)
+            .values(
+              turns.map((t) => ({
+                callId,
+                seq: t.seq,
+                speaker: t.speaker,
+                text: t.text,
+                interrupted: t.interrupted,
+                startedAt: new Date(t.startedAt),
+                endedAt: t.endedAt ? new Date(t.endedAt) : null,
+                latency: (t.latency ?? null) as Record<string, number | boolean | null> | null,
+              })),
+            )
+            .onConflictDoNothing({ target: [callTurns.callId, callTurns.seq] }),
         );
       }
+      if (events.length > 0) {
+        statements.push(
+          insertEventsQuery(
+            this.db,
+            events.map((e) => ({ callId, eventKey: e.key, at: new Date(e.at), type: e.type, service: e.service, message: e.message, data: e.data })),
+          ),
+        );
+      }
+      const [first, ...rest] = statements;
+      if (!first) return;
+      await this.db.batch([first, ...rest]);
+      await money?.dropFlushed(costs.keys);
       this.store.markFlushed(
         turns.map((t) => t.seq),
         events.map((e) => e.key),

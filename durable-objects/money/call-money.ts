@@ -2,8 +2,9 @@
  * The CallSession Durable Object's money glue (the meter itself is pure: cost-meter.ts). One per
  * call: loads the rate card, the call's tier and the user's budget; prices every usage record and
  * telephony minute as it happens and writes each priced event to Durable Object storage first
- * (with the meter's state), then `flush()` copies them to Postgres `cost_events` (idempotent on
- * event_key) and deletes them locally — so a crash loses nothing and double-counts nothing.
+ * (with the meter's state); the DO's flush copies `pending()` ones to Postgres `cost_events`
+ * (idempotent on event_key) and then `dropFlushed` deletes them locally — so a crash loses nothing
+ * and double-counts nothing.
  * `tick(now)` returns the meter's effects (warn / cut-off / extension offer) for the DO to act on;
  * `accept(now)` charges an accepted extension. It does not speak or hang up itself.
  */
@@ -15,7 +16,6 @@ import type { Config } from "../../worker/env";
 import type { Logger } from "../../worker/log";
 import { chargeExtension } from "../../worker/services/billing";
 import { budgetPlanFor } from "../../worker/services/budgets";
-import { recordCostEvents } from "../../worker/services/costs";
 import { loadRates } from "../../worker/services/pricing";
 import type { UsageRecord } from "../pipeline/events";
 import { CostMeter, type CostSnapshot, type MeterEffect, type PricedCost } from "./cost-meter";
@@ -140,15 +140,17 @@ export class CallMoney {
     return this.meter?.snapshot(now) ?? null;
   }
 
-  /** Copy stored cost events to Postgres (idempotent), then drop them locally. */
-  async flush(): Promise<void> {
+  /**
+   * Priced events not yet in Postgres (up to `limit`, with their storage keys). The caller writes
+   * them (idempotent on event_key), then `dropFlushed(keys)` deletes them locally.
+   */
+  async pending(limit = 200): Promise<{ keys: string[]; events: PricedCost[] }> {
     await this.chain;
-    const { storage } = this.opts;
-    for (let round = 0; round < 20; round++) {
-      const batch = await storage.list<PricedCost>({ prefix: EVENT_PREFIX, limit: 200 });
-      if (batch.size === 0) return;
-      await recordCostEvents(this.opts.db(), { callId: this.opts.callId, userId: this.opts.userId }, [...batch.values()]);
-      await storage.delete([...batch.keys()]);
-    }
+    const batch = await this.opts.storage.list<PricedCost>({ prefix: EVENT_PREFIX, limit });
+    return { keys: [...batch.keys()], events: [...batch.values()] };
+  }
+
+  async dropFlushed(keys: string[]): Promise<void> {
+    if (keys.length > 0) await this.opts.storage.delete(keys);
   }
 }

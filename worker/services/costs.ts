@@ -14,10 +14,9 @@ import { calls, costEvents } from "../db/schema";
 import { notFound } from "../errors";
 import { loadRates } from "./pricing";
 
-/** Store priced events (duplicates ignored) and update the call's running total. Returns how many were new. */
-export async function recordCostEvents(db: Db, call: { callId: string; userId: string }, events: readonly PricedCost[]): Promise<number> {
-  if (events.length === 0) return 0;
-  const inserted = await db
+/** The insert of priced events (duplicates ignored), unexecuted: for a caller that batches it. */
+export function insertCostEventsQuery(db: Db, call: { callId: string; userId: string }, events: readonly PricedCost[]) {
+  return db
     .insert(costEvents)
     .values(
       events.map((e) => ({
@@ -39,16 +38,26 @@ export async function recordCostEvents(db: Db, call: { callId: string; userId: s
     )
     .onConflictDoNothing({ target: [costEvents.callId, costEvents.eventKey] })
     .returning({ id: costEvents.id });
-  await refreshCallCost(db, call.callId);
+}
+
+/** Store priced events (duplicates ignored) and update the call's running total. Returns how many were new. */
+export async function recordCostEvents(db: Db, call: { callId: string; userId: string }, events: readonly PricedCost[]): Promise<number> {
+  if (events.length === 0) return 0;
+  const [inserted] = await db.batch([insertCostEventsQuery(db, call, events), refreshCallCostQuery(db, call.callId)]);
   return inserted.length;
+}
+
+/** `UPDATE calls SET cost_micros = …` for one call, unexecuted (see `refreshCallCost`). */
+export function refreshCallCostQuery(db: Db, callId: string) {
+  return db
+    .update(calls)
+    .set({ costMicros: sql`(SELECT coalesce(round(sum(${costEvents.costMicros})), 0)::bigint FROM ${costEvents} WHERE ${costEvents.callId} = ${callId})` })
+    .where(eq(calls.id, callId));
 }
 
 /** `calls.cost_micros` = the rounded sum of the call's cost events. */
 export async function refreshCallCost(db: Db, callId: string): Promise<void> {
-  await db
-    .update(calls)
-    .set({ costMicros: sql`(SELECT coalesce(round(sum(${costEvents.costMicros})), 0)::bigint FROM ${costEvents} WHERE ${costEvents.callId} = ${callId})` })
-    .where(eq(calls.id, callId));
+  await refreshCallCostQuery(db, callId);
 }
 
 /** Per-service totals of a call in whole micro-dollars. */

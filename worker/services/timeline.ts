@@ -70,8 +70,13 @@ export async function recordEvent(db: Db, event: TimelineEventInput): Promise<bo
 /** Store a batch in one statement (DO flushes); repeated keys are skipped. Returns how many were new. */
 export async function recordEvents(db: Db, events: readonly TimelineEventInput[]): Promise<number> {
   if (events.length === 0) return 0;
-  const rows = await db.insert(callEvents).values(events.map(toRow)).onConflictDoNothing().returning({ id: callEvents.id });
+  const rows = await insertEventsQuery(db, events);
   return rows.length;
+}
+
+/** The insert `recordEvents` runs (non-empty `events`), unexecuted: for a caller that batches it. */
+export function insertEventsQuery(db: Db, events: readonly TimelineEventInput[]) {
+  return db.insert(callEvents).values(events.map(toRow)).onConflictDoNothing().returning({ id: callEvents.id });
 }
 
 export interface SearchEventsQuery {
