@@ -6,8 +6,9 @@
  * it also writes every call's outbound frame arrivals (the tap) for offline pacing analysis.
  * `--silent` makes the callee say nothing after the greeting (what an open stream alone costs;
  * `--silent-s` sets how long: two lengths separate the per-call fixed cost from the per-minute one);
- * `--cpu-only` skips the profiler (it costs workerd CPU itself).
- * Run: `npx tsx bench/profile.ts [--calls 4] [--turns 4] [--silent [--silent-s 25]] [--spec off] [--dump /tmp/taps.json]`.
+ * `--cpu-only` skips the profiler (it costs workerd CPU itself); with it, `--runtime miniflare` runs
+ * the calls on Miniflare instead of wrangler dev (the benchmark's default runtime).
+ * Run: `npx tsx bench/profile.ts [--calls 4] [--turns 4] [--silent [--silent-s 25]] [--spec off] [--cpu-only [--runtime miniflare]] [--dump /tmp/taps.json]`.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -25,7 +26,7 @@ import { personaIdBySlug, provisionUsers } from "./lib/users";
 const WS = createRequire(import.meta.url)("ws") as typeof WebSocketType;
 
 const { values: flags } = parseArgs({
-  options: { calls: { type: "string" }, turns: { type: "string" }, dump: { type: "string" }, spec: { type: "string" }, silent: { type: "boolean", default: false }, "silent-s": { type: "string" }, "cpu-only": { type: "boolean", default: false } },
+  options: { calls: { type: "string" }, turns: { type: "string" }, dump: { type: "string" }, spec: { type: "string" }, silent: { type: "boolean", default: false }, "silent-s": { type: "string" }, "cpu-only": { type: "boolean", default: false }, runtime: { type: "string" } },
 });
 const calls = Number(flags.calls ?? 4);
 /** `--silent`: the callee says nothing after the greeting for `--silent-s` (25) s (the cost of an open stream). */
@@ -121,7 +122,9 @@ async function openProfiler(): Promise<Cdp> {
 
 async function main(): Promise<void> {
   const vars = flags.spec === "off" ? { PIPELINE_CONFIG_JSON: JSON.stringify({ speculation: false }) } : undefined;
-  const stack = await startStack({ vars });
+  const runtime = flags.runtime === "miniflare" ? "miniflare" : "wrangler";
+  if (runtime === "miniflare" && !flags["cpu-only"]) throw new Error("--runtime miniflare has no inspector: add --cpu-only");
+  const stack = await startStack({ vars, runtime });
   try {
     const env = stack.sandbox.workerEnv;
     const us = await provisionUsers({ baseUrl: stack.baseUrl, databaseUrl: env.DATABASE_URL as string, neonFetchEndpoint: env.NEON_FETCH_ENDPOINT as string }, calls, "bench-prof");
