@@ -10,6 +10,8 @@
  *      backchannel rounds (every `clear` there is a false interruption);
  *   B. speculation ON (the product default) — latency turns (speculative v2v), then the
  *      concurrency run (N simultaneous calls: dropped frames, pacing jitter, CPU).
+ * Then (C) the first concurrency level on the comparison runtime and (F) the runtime's floor:
+ * workerd carrying as many sockets of media messages with no application (bench/lib/floor.ts).
  * Prints human-readable lines, then ONE JSON object as the last line. Flags: --calls, --turns,
  * --barge-calls, --barge-rounds, --concurrency (levels, default 10,25,100), --concurrency-turns,
  * --data-dir <dir> (persist Postgres + Durable Object storage there, wiped first), --quick (small smoke run),
@@ -27,6 +29,7 @@ import { runCalls, streamSeconds, type CallRun } from "./lib/driver";
 import { analysePlayback } from "./lib/frames";
 import { ticksPerSecond } from "./lib/cpu";
 import { CpuSampler } from "./lib/cpu-sampler";
+import { measureRuntimeFloor } from "./lib/floor";
 import { backchannelScenario, bargeInScenario, gateReadyMs, latencyScenario } from "./lib/scenarios";
 import { formatSummary, percentile, round, summarize } from "./lib/stats";
 import { personaIdBySlug, provisionUsers, type BenchUser } from "./lib/users";
@@ -411,6 +414,13 @@ async function main(): Promise<void> {
       await stack.close();
       stack = undefined;
     }
+    // ---- F: the runtime's floor at the first level's call count (workerd carrying the messages, no application)
+    const floorCalls = firstLevel ?? 10;
+    const floorS = quick ? 8 : 20;
+    log(`[${elapsed()}] runtime floor: ${floorCalls} sockets × 50 media messages/s into Durable Objects on Miniflare (JSON.parse + atob only), ${floorS} s, then with 60 ms messages back…`);
+    const floorIn = await measureRuntimeFloor({ calls: floorCalls, seconds: floorS, outbound: false });
+    const floorOut = await measureRuntimeFloor({ calls: floorCalls, seconds: floorS, outbound: true });
+    log(`  floor: ${floorIn.cpuMsPerCallMin} ms/call-min inbound only, ${floorOut.cpuMsPerCallMin} with outbound`);
     const levelJson = (l: Awaited<ReturnType<typeof concurrencyPhase>>): Record<string, unknown> => ({
       runtime: l.runtime,
       calls: l.calls,
@@ -470,6 +480,8 @@ async function main(): Promise<void> {
       // The first concurrency level on each runtime (the main one, then the comparison stack C).
       cpu_ms_per_call_minute_by_runtime: cpuByRuntime,
       compare_level: compare ? levelJson(compare) : null,
+      // What workerd costs to carry the calls' WebSocket messages alone (bench/lib/floor.ts).
+      runtime_floor_cpu_ms_per_call_minute: { calls: floorCalls, inbound_only: floorIn.cpuMsPerCallMin, with_outbound_60ms: floorOut.cpuMsPerCallMin },
       unanswered_turns: off.r.unanswered + on.r.unanswered + levels.reduce((a, l) => a + l.r.unanswered, 0),
       failed_calls: off.r.failed.length + on.r.failed.length + levels.reduce((a, l) => a + l.r.failed.length, 0),
       bench_loop_delay_p99_ms: round(Math.max(off.m.loopDelayP99Ms, on.m.loopDelayP99Ms, ...levels.map((l) => l.m.loopDelayP99Ms)), 1),
