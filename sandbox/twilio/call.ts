@@ -377,7 +377,8 @@ export class Call {
 
   private async answer(): Promise<void> {
     this.startTime = new Date();
-    this.clockStart = performance.now();
+    // On the ticker's phase: frame k is sent on the tick where its audio ends (clockStart + (k+1)·20 ms).
+    this.clockStart = this.ctx.ticker.phaseStart(performance.now());
     this.framesDone = 0;
     this.setStatus("in-progress");
     this.ticking = true;
