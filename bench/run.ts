@@ -224,8 +224,7 @@ async function fetchBreakdown(baseUrl: string, runs: CallRun[], into: LatencyRes
 }
 
 function breakdownLine(b: Record<string, number[]>): string {
-  // Then the stage durations: final → LLM first token (from the later of request start and final), first token → TTS first byte.
-  const keys = ["endOfSpeechToFinalMs", "llmFirstTokenMs", "ttsFirstByteMs", "firstAudioSentMs", "firstMarkHeardMs", "llmTtftMs", "ttsTtfbMs"];
+  const keys = ["endOfSpeechToFinalMs", "llmFirstTokenMs", "ttsFirstByteMs", "firstAudioSentMs", "firstMarkHeardMs"];
   return keys
     .filter((k) => b[k]?.length)
     .map((k) => `${k} p50=${percentile(b[k] ?? [], 50)} p95=${percentile(b[k] ?? [], 95)}`)
