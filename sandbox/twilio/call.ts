@@ -13,7 +13,7 @@ import type WebSocketType from "ws";
 import { MULAW_SILENCE, linearToMulaw, mulawToLinear } from "../codec/mulaw";
 import { FRAME_BYTES, FRAME_MS, SpeechDecoder, encodeSpeech } from "../codec/speech-codec";
 import { sleep } from "../shared/emulator";
-import { DEFAULT_VOICEMAIL_GREETING, type Scenario, type Step } from "./scenario";
+import { DEFAULT_GREETING_DELAY_MS, DEFAULT_VOICEMAIL_GREETING, type Scenario, type Step } from "./scenario";
 import { twilioSignature } from "./signature";
 import type { Ticker } from "./ticker";
 import { parseTwiml, type StreamSpec, type Verb } from "./twiml";
@@ -256,7 +256,7 @@ export class Call {
   private dtmfQueue: string[] = [];
   private nextDtmfFrame = 0;
   private script: ScriptState | null = null;
-  private voicemail: { beepEndMs: number | null; silenceMs: number } | null = null;
+  private voicemail: { greetAtMs: number | null; beepEndMs: number | null; silenceMs: number } | null = null;
   private beepEndWaiter: (() => void) | null = null;
 
   // The media stream.
@@ -1029,9 +1029,8 @@ export class Call {
 
   private startVoicemail(): void {
     const sc = this.callee.kind === "scenario" ? this.callee.scenario : {};
-    this.voicemail = { beepEndMs: null, silenceMs: sc.voicemailSilenceMs ?? 5000 };
-    this.say(sc.greeting ?? DEFAULT_VOICEMAIL_GREETING, "greeting");
-    this.say("", "beep");
+    // The greeting starts after the machine's pickup pause (runScript), then the beep.
+    this.voicemail = { greetAtMs: sc.greetingDelayMs ?? DEFAULT_GREETING_DELAY_MS, beepEndMs: null, silenceMs: sc.voicemailSilenceMs ?? 5000 };
   }
 
   private waitForBeepEnd(): Promise<boolean> {
@@ -1066,6 +1065,12 @@ export class Call {
   private runScript(t: number): void {
     const vm = this.voicemail;
     if (vm) {
+      if (vm.greetAtMs !== null && t >= vm.greetAtMs) {
+        vm.greetAtMs = null;
+        const sc = this.callee.kind === "scenario" ? this.callee.scenario : {};
+        this.say(sc.greeting ?? DEFAULT_VOICEMAIL_GREETING, "greeting");
+        this.say("", "beep");
+      }
       if (vm.beepEndMs !== null && t - Math.max(vm.beepEndMs, this.lastVoicedMs) >= vm.silenceMs && this.bufferedBytes === 0) {
         void this.hangup("completed", "voicemail: silence after the message");
       }

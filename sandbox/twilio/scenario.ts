@@ -40,11 +40,16 @@ export interface Scenario {
   greeting?: string;
   /** Voicemail hangs up after this much silence following the beep. @default 5000 */
   voicemailSilenceMs?: number;
+  /** Voicemail: silence between pickup and the greeting, as an answering machine leaves. @default 300 */
+  greetingDelayMs?: number;
   /** What the person does once the call is connected (human only). */
   steps?: Step[];
   /** After the last step, hang up after this much persona silence (0 = stay on the line). @default 0 */
   hangupAfterSilenceMs?: number;
 }
+
+/** An answering machine's silence between pickup and its greeting. */
+export const DEFAULT_GREETING_DELAY_MS = 300;
 
 export const DEFAULT_VOICEMAIL_GREETING = "Hi, you've reached Sam. I can't take your call right now, please leave a message after the beep.";
 
@@ -98,6 +103,8 @@ export function parseScenario(input: unknown): Scenario {
   }
   const vms = nonNegative(input.voicemailSilenceMs, "voicemailSilenceMs");
   if (vms !== undefined) out.voicemailSilenceMs = vms;
+  const gd = nonNegative(input.greetingDelayMs, "greetingDelayMs");
+  if (gd !== undefined) out.greetingDelayMs = gd;
   const has = nonNegative(input.hangupAfterSilenceMs, "hangupAfterSilenceMs");
   if (has !== undefined) out.hangupAfterSilenceMs = has;
   if (input.steps !== undefined) {
