@@ -156,7 +156,8 @@ describe("Deepgram emulator via @deepgram/sdk", () => {
     let opens = 0;
     socket.on("open", () => opens++);
     socket.connect();
-    await until(() => opens >= 2, 5000);
+    // The SDK waits 1-5 s (random) before its first reconnect.
+    await until(() => opens >= 2, 10_000);
     socket.close();
     expect(dg.bill().requests.length).toBeGreaterThanOrEqual(2);
   });
