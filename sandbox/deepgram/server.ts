@@ -297,7 +297,7 @@ class ListenSession {
         resolve();
       };
       if (delay <= 0 && this.outbox.idle) fire();
-      else this.outbox.push(Date.now() + delay, fire);
+      else this.outbox.push(performance.now() + delay, fire);
     });
   }
 

@@ -257,13 +257,14 @@ class TtsContext {
   /** Bills `text` and schedules its audio messages after the time to first byte, behind earlier audio. */
   generate(text: string): void {
     if (this.closed || text.length === 0) return;
+    // The time to first byte counts from the text's arrival, before this emulator encodes it.
+    const now = performance.now();
     const k = this.conn.knobs.value;
     const chars = Array.from(text).length;
     this.characters += chars;
     this.conn.billChars(this.id, chars);
     const speech = encodeSpeech(text, k.msPerChar);
     const chunks = chunkSpeech(speech, k.audioChunkMs, this.conn.params.outputFormat);
-    const now = Date.now();
     let at = Math.max(now + jittered(k.firstByteMs, k.jitterMs), this.outbox.lastAt);
     for (const chunk of chunks) {
       const b64 = chunk.audio.toString("base64");

@@ -24,6 +24,7 @@ import {
   readBody,
   sendJson,
   sleep,
+  sleepUntil,
 } from "../shared/emulator";
 import { fillSchema, jsonObjectReply } from "./extract";
 import { type ChatMessage, type Generated, generateReply, type ToolChoice, type ToolDef } from "./generator";
@@ -315,6 +316,8 @@ export async function startLlmEmulator(opts: LlmEmulatorOptions = {}): Promise<L
   };
 
   const server = createEmulatorServer(async (req, res) => {
+    // Latency knobs count from the request's arrival, like a vendor's time to first token.
+    const arrivedAt = performance.now();
     if (await handleControl(req, res, { knobs: knobs as unknown as Knobs<object>, bill: (q) => bill(q.get("key") ?? undefined), reset: () => (byModel.clear(), byKey.clear()) })) return;
     const url = new URL(req.url ?? "/", "http://sandbox");
     const path = url.pathname.replace(/\/+$/, "");
@@ -342,7 +345,7 @@ export async function startLlmEmulator(opts: LlmEmulatorOptions = {}): Promise<L
         }
         const parsed = parseRequest(body, flavor, models);
         maybeFail();
-        await chat(req, res, key, parsed);
+        await chat(req, res, key, parsed, arrivedAt);
         return;
       }
       throw new HttpError(404, `Invalid URL (${req.method} ${url.pathname})`, "invalid_request_error", null);
@@ -353,7 +356,7 @@ export async function startLlmEmulator(opts: LlmEmulatorOptions = {}): Promise<L
     }
   }, `llm:${name}`);
 
-  async function chat(req: IncomingMessage, res: ServerResponse, key: string, r: ParsedRequest): Promise<void> {
+  async function chat(req: IncomingMessage, res: ServerResponse, key: string, r: ParsedRequest, arrivedAt: number): Promise<void> {
     const k = knobs.value;
     const t0 = Date.now();
     const c = complete(r);
@@ -377,7 +380,7 @@ export async function startLlmEmulator(opts: LlmEmulatorOptions = {}): Promise<L
 
     if (!r.stream) {
       if (k.hangFirstToken) return; // never answers; the client's timeout or abort ends it
-      await sleep(ttft + c.completionTokens * msPerToken);
+      await sleepUntil(arrivedAt + ttft + c.completionTokens * msPerToken);
       if (gone) return;
       const message =
         c.gen.kind === "tool_call"
@@ -412,7 +415,8 @@ export async function startLlmEmulator(opts: LlmEmulatorOptions = {}): Promise<L
     };
     const chunk = (delta: object, finish: string | null = null): object => ({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...withUsageNull });
 
-    await sleep(ttft);
+    const firstAt = arrivedAt + ttft;
+    await sleepUntil(firstAt);
     if (gone) return;
     let deltas: object[];
     let parts: string[];
@@ -427,16 +431,14 @@ export async function startLlmEmulator(opts: LlmEmulatorOptions = {}): Promise<L
     }
     const cutAt = k.closeMidStream ? Math.floor(deltas.length / 2) : -1;
     let sent = 0;
-    const streamStart = Date.now();
     for (let i = 0; i < deltas.length; i++) {
       if (i === cutAt) {
         record(key, r.model, 0, sent, false);
         res.destroy();
         return;
       }
-      const due = streamStart + i * msPerToken;
-      const wait = due - Date.now();
-      if (wait >= 1) await sleep(wait);
+      const due = firstAt + i * msPerToken;
+      if (due - performance.now() >= 1) await sleepUntil(due);
       if (gone) {
         record(key, r.model, 0, sent, false);
         return;

@@ -54,6 +54,12 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, Math.max(0, ms)));
 }
 
+/** Resolves at `atMs` on the `performance.now()` clock (Node timers fire 0-1 ms after a whole-ms wait). */
+export function sleepUntil(atMs: number): Promise<void> {
+  const wait = atMs - performance.now();
+  return wait <= 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, Math.floor(wait)));
+}
+
 /** `baseMs` ± up to `jitterMs`, never negative. Deterministic when `jitterMs` is 0. */
 export function jittered(baseMs: number, jitterMs: number): number {
   return Math.max(0, baseMs + (jitterMs > 0 ? (Math.random() * 2 - 1) * jitterMs : 0));
@@ -130,11 +136,11 @@ export function createEmulatorServer(
   });
 }
 
-/** Runs queued callbacks at their due times, strictly in queue order, with a single timer (emulated vendor latency without reordering). */
+/** Runs queued callbacks at their due times (`performance.now()` clock), strictly in queue order, with a single timer (emulated vendor latency without reordering). */
 export class DueQueue {
   private items: Array<{ at: number; fn: () => void }> = [];
   private timer: NodeJS.Timeout | null = null;
-  /** Due time (ms since epoch) of the newest item; later items never run before it. */
+  /** Due time (on the `performance.now()` clock) of the newest item; later items never run before it. */
   lastAt = 0;
 
   get idle(): boolean {
@@ -152,10 +158,10 @@ export class DueQueue {
     if (this.timer || !head) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      const now = Date.now();
+      const now = performance.now();
       while (this.items.length > 0 && this.items[0]!.at <= now + 1) this.items.shift()!.fn();
       this.arm();
-    }, Math.max(0, head.at - Date.now()));
+    }, Math.max(0, Math.floor(head.at - performance.now())));
   }
 
   clear(): void {
